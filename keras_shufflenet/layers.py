@@ -1,0 +1,170 @@
+"""The building blocks ShuffleNet needs beyond stock Keras: channel shuffle,
+channel split and grouped pointwise convolution.
+
+All three are plain `keras.ops` code, registered for serialization, so a saved
+model loads with `safe_mode=True` on every Keras backend.
+"""
+
+import keras
+from keras import ops
+
+PACKAGE = "keras_shufflenet"
+
+
+def _channels(input_shape, layer_name):
+    channels = input_shape[-1]
+    if channels is None:
+        raise ValueError(f"{layer_name} needs a known channel count; got input shape {input_shape}.")
+    return int(channels)
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class ChannelShuffle(keras.layers.Layer):
+    """Channel shuffle (ShuffleNet V1, Sec. 3.1) for channels-last tensors.
+
+    With `c = groups * n` channels, channel `i * n + j` moves to position
+    `j * groups + i`: the channels, viewed as a (groups, n) matrix, are
+    transposed. The permutation has no weights and is its own gradient.
+
+    The reshape keeps every tensor at rank 4 (`[batch, h * w, groups, n]`)
+    instead of the textbook rank-5 `[batch, h, w, groups, n]`, because the
+    TFLite GPU delegate rejects tensors above rank 4. The numbers are the same.
+
+    Args:
+        groups: number of groups; must divide the channel count.
+    """
+
+    def __init__(self, groups, **kwargs):
+        super().__init__(**kwargs)
+        if not isinstance(groups, int) or groups < 1:
+            raise ValueError(f"`groups` must be a positive integer; got {groups!r}.")
+        self.groups = groups
+
+    def build(self, input_shape):
+        channels = _channels(input_shape, "ChannelShuffle")
+        if channels % self.groups:
+            raise ValueError(
+                f"ChannelShuffle: {channels} channels do not divide into {self.groups} groups."
+            )
+        self.built = True
+
+    def call(self, inputs):
+        if self.groups == 1:
+            return inputs
+        shape = ops.shape(inputs)
+        channels = inputs.shape[-1]
+        height, width = shape[1], shape[2]
+        x = ops.reshape(inputs, (-1, height * width, self.groups, channels // self.groups))
+        x = ops.transpose(x, (0, 1, 3, 2))
+        return ops.reshape(x, (-1, height, width, channels))
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "groups": self.groups}
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class ChannelSplit(keras.layers.Layer):
+    """Splits the channel axis into `num_splits` equal parts (ShuffleNet V2's split)."""
+
+    def __init__(self, num_splits=2, **kwargs):
+        super().__init__(**kwargs)
+        self.num_splits = num_splits
+
+    def build(self, input_shape):
+        channels = _channels(input_shape, "ChannelSplit")
+        if channels % self.num_splits:
+            raise ValueError(
+                f"ChannelSplit: {channels} channels do not split into {self.num_splits} equal parts."
+            )
+        self.built = True
+
+    def call(self, inputs):
+        return ops.split(inputs, self.num_splits, axis=-1)
+
+    def compute_output_shape(self, input_shape):
+        part = tuple(input_shape[:-1]) + (input_shape[-1] // self.num_splits,)
+        return [part] * self.num_splits
+
+    def get_config(self):
+        return {**super().get_config(), "num_splits": self.num_splits}
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class GroupedPointwiseConv2D(keras.layers.Layer):
+    """A 1x1 convolution whose channels are cut into `groups` independent groups.
+
+    Output group `i` sees only input group `i`. The kernel has the layout of
+    `keras.layers.Conv2D(filters, 1, groups=groups)`, `(1, 1, in / groups,
+    filters)`, so weights move between the two unchanged and the TFLite
+    converter emits one grouped CONV_2D.
+
+    Args:
+        filters: output channels; must be divisible by `groups`.
+        groups: number of groups; must divide the input channels too.
+        use_bias: whether to add a bias (ShuffleNet's convolutions have none).
+        kernel_initializer, kernel_regularizer: as for `Conv2D`.
+    """
+
+    def __init__(
+        self,
+        filters,
+        groups=1,
+        use_bias=False,
+        kernel_initializer="he_normal",
+        kernel_regularizer=None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        if not isinstance(groups, int) or groups < 1:
+            raise ValueError(f"`groups` must be a positive integer; got {groups!r}.")
+        if filters % groups:
+            raise ValueError(
+                f"GroupedPointwiseConv2D: filters={filters} is not divisible by groups={groups}."
+            )
+        self.filters = filters
+        self.groups = groups
+        self.use_bias = use_bias
+        self.kernel_initializer = keras.initializers.get(kernel_initializer)
+        self.kernel_regularizer = keras.regularizers.get(kernel_regularizer)
+
+    def build(self, input_shape):
+        channels = _channels(input_shape, "GroupedPointwiseConv2D")
+        if channels % self.groups:
+            raise ValueError(
+                f"GroupedPointwiseConv2D: {channels} input channels are not divisible by "
+                f"groups={self.groups}."
+            )
+        self.kernel = self.add_weight(
+            name="kernel",
+            shape=(1, 1, channels // self.groups, self.filters),
+            initializer=self.kernel_initializer,
+            regularizer=self.kernel_regularizer,
+        )
+        self.bias = (
+            self.add_weight(name="bias", shape=(self.filters,), initializer="zeros")
+            if self.use_bias
+            else None
+        )
+        self.built = True
+
+    def call(self, inputs):
+        outputs = ops.conv(inputs, self.kernel, strides=1, padding="valid")
+        if self.bias is not None:
+            outputs = outputs + self.bias
+        return outputs
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape[:-1]) + (self.filters,)
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "filters": self.filters,
+            "groups": self.groups,
+            "use_bias": self.use_bias,
+            "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
+            "kernel_regularizer": keras.regularizers.serialize(self.kernel_regularizer),
+        }

@@ -1,0 +1,43 @@
+"""The one definition of input normalization, shared by the models, the data
+pipelines, the TFLite metadata and the pretrained weights.
+
+ShuffleNet's torchvision weights expect RGB scaled to [0, 1], then normalized
+with the ImageNet mean and standard deviation. Here the same is written for
+pixels in [0, 255]: `(x - 255 * MEAN) / (255 * STD)`.
+"""
+
+import keras
+import numpy as np
+
+MEAN_RGB = (0.485, 0.456, 0.406)
+STD_RGB = (0.229, 0.224, 0.225)
+PIXEL_MEAN = tuple(255.0 * m for m in MEAN_RGB)
+PIXEL_STD = tuple(255.0 * s for s in STD_RGB)
+
+
+def normalization_layer(name="preprocessing"):
+    """A Keras layer taking RGB pixels in [0, 255] to the normalized input."""
+    return keras.layers.Normalization(
+        mean=PIXEL_MEAN, variance=[s * s for s in PIXEL_STD], axis=-1, name=name
+    )
+
+
+def preprocess_input(x, data_format=None):
+    """Normalizes RGB images with pixels in [0, 255] (uint8 or float) for the model.
+
+    Accepts a numpy array or a tensor of any backend, shaped `(..., 3)`; returns
+    float32. Models built with `include_preprocessing=True` do this themselves
+    and take raw pixels instead.
+    """
+    if data_format not in (None, "channels_last"):
+        raise ValueError(f"Only channels_last is supported; got data_format={data_format!r}.")
+    if isinstance(x, np.ndarray):
+        x = x.astype("float32")
+        return (x - np.asarray(PIXEL_MEAN, "float32")) / np.asarray(PIXEL_STD, "float32")
+    x = keras.ops.cast(x, "float32")
+    return (x - keras.ops.convert_to_tensor(PIXEL_MEAN)) / keras.ops.convert_to_tensor(PIXEL_STD)
+
+
+def decode_predictions(preds, top=5):
+    """ImageNet class names for the top predictions, as `keras.applications` gives them."""
+    return keras.applications.imagenet_utils.decode_predictions(preds, top=top)

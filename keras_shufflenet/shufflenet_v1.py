@@ -1,0 +1,185 @@
+"""ShuffleNet V1 (Zhang et al., CVPR 2018, arXiv 1707.01083).
+
+The unit follows the paper's Fig. 2 and megvii's official code; the classifier
+keeps a bias, as mmpretrain's does.
+"""
+
+from keras import layers
+
+from keras_shufflenet import _builder
+from keras_shufflenet.layers import ChannelShuffle, GroupedPointwiseConv2D
+
+STAGE_REPEATS = (4, 8, 4)
+GROUPS = (1, 2, 3, 4, 8)
+WIDTHS = (0.25, 0.5, 1.0, 1.5, 2.0)
+# Paper Table 1: stage-2 channels at 1x for each group count (stages 3, 4 double).
+STAGE2_CHANNELS_1X = {1: 144, 2: 200, 3: 240, 4: 272, 8: 384}
+# The stem is not scaled below 0.5x nor between 1x and 1.5x (megvii's lists).
+STEM_CHANNELS = {0.25: 12, 0.5: 12, 1.0: 24, 1.5: 24, 2.0: 48}
+# megvii-model/ShuffleNet-Series' released models: (groups, width) -> (stem, stage2..4).
+OFFICIAL_CHANNELS = {
+    (3, 0.5): (12, 120, 240, 480),
+    (3, 1.0): (24, 240, 480, 960),
+    (3, 1.5): (24, 360, 720, 1440),
+    (3, 2.0): (48, 480, 960, 1920),
+    (8, 0.5): (16, 192, 384, 768),
+    (8, 1.0): (24, 384, 768, 1536),
+    (8, 1.5): (24, 576, 1152, 2304),
+    (8, 2.0): (48, 768, 1536, 3072),
+}
+
+
+def stage_channels(groups, width):
+    """(stem, stage2, stage3, stage4) channels for `groups` and `width`.
+
+    The official lists where they exist; otherwise the paper's 1x stage
+    channels are scaled by `width` and rounded to the nearest multiple of
+    `groups`, and the stem down to one, so every grouped convolution divides
+    evenly.
+    """
+    if (groups, width) in OFFICIAL_CHANNELS:
+        return OFFICIAL_CHANNELS[(groups, width)]
+    stem = max(groups, STEM_CHANNELS[width] // groups * groups)
+    stage2 = _round_to(STAGE2_CHANNELS_1X[groups] * width, groups)
+    return (stem, stage2, 2 * stage2, 4 * stage2)
+
+
+def bottleneck_channels(out_channels, groups):
+    """A quarter of the unit's output (paper Sec. 3.2), kept a multiple of `groups`."""
+    return _round_to(out_channels / 4, groups)
+
+
+def _round_to(value, multiple):
+    return max(multiple, int(value / multiple + 0.5) * multiple)
+
+
+def shufflenet_v1_unit(x, out_channels, groups, strides, first_group_conv, name, shuffle=True):
+    """One ShuffleNet V1 unit (paper Fig. 2b, 2c); `name` like `stage3_unit2`."""
+    in_channels = x.shape[-1]
+    bottleneck = bottleneck_channels(out_channels, groups)
+    branch_out = out_channels - in_channels if strides == 2 else out_channels
+    first_groups = groups if first_group_conv else 1
+
+    y = GroupedPointwiseConv2D(bottleneck, first_groups, name=f"{name}_gconv1")(x)
+    y = layers.BatchNormalization(
+        epsilon=_builder.BN_EPSILON, momentum=_builder.BN_MOMENTUM, name=f"{name}_gconv1_bn"
+    )(y)
+    y = layers.ReLU(name=f"{name}_gconv1_relu")(y)
+    if groups > 1 and shuffle:
+        y = ChannelShuffle(groups, name=f"{name}_shuffle")(y)
+    y = _builder.depthwise_bn(y, strides, name=f"{name}_dw")
+    y = GroupedPointwiseConv2D(branch_out, groups, name=f"{name}_gconv2")(y)
+    y = layers.BatchNormalization(
+        epsilon=_builder.BN_EPSILON, momentum=_builder.BN_MOMENTUM, name=f"{name}_gconv2_bn"
+    )(y)
+    if strides == 1:
+        y = layers.Add(name=f"{name}_add")([x, y])
+    else:
+        shortcut = layers.ZeroPadding2D(1, name=f"{name}_shortcut_pad")(x)
+        # PyTorch's AvgPool2d(3, 2, padding=1) counts the padding: so does this.
+        shortcut = layers.AveragePooling2D(3, strides=2, name=f"{name}_shortcut_pool")(shortcut)
+        y = layers.Concatenate(name=f"{name}_concat")([shortcut, y])
+    return layers.ReLU(name=f"{name}_relu")(y)
+
+
+def ShuffleNetV1(
+    width=1.0,
+    groups=3,
+    include_top=True,
+    weights=None,
+    input_tensor=None,
+    input_shape=None,
+    pooling=None,
+    classes=1000,
+    classifier_activation="softmax",
+    name=None,
+    small_inputs=False,
+    include_preprocessing=False,
+    shuffle=True,
+):
+    """Instantiates the ShuffleNet V1 architecture.
+
+    Reference:
+    - [ShuffleNet: An Extremely Efficient Convolutional Neural Network for
+      Mobile Devices](https://arxiv.org/abs/1707.01083) (CVPR 2018)
+
+    Stage channels are the paper's Table 1 (1x: g=1 144, g=2 200, g=3 240,
+    g=4 272, g=8 384 at stage 2, doubling per stage), scaled by `width` and
+    rounded so every grouped convolution divides evenly; for g=3 and g=8 at
+    0.5x-2.0x they are megvii's released lists exactly.
+
+    Example:
+
+    ```python
+    import keras_shufflenet
+    model = keras_shufflenet.ShuffleNetV1(1.0, groups=3)   # 137 MFLOPs at 224
+    ```
+
+    Args:
+        width: channel width multiplier, one of 0.25, 0.5, 1.0, 1.5, 2.0.
+        groups: groups of the pointwise convolutions, one of 1, 2, 3, 4, 8.
+        include_top: whether to include the global pooling and the
+            fully-connected classifier `fc`.
+        weights: `None` (random initialization) or the path to a
+            `.weights.h5` file.
+        input_tensor: optional Keras tensor to use as the model's input.
+        input_shape: optional `(height, width, 3)`; any size from 32x32 up
+            (8x8 with `small_inputs=True`), square or not.
+        pooling: feature pooling when `include_top=False`: `None`, `"avg"` or
+            `"max"`.
+        classes: number of classes when `include_top=True`.
+        classifier_activation: activation of `fc`; `None` returns logits.
+        name: model name; defaults to `shufflenet_v1_g3_x1_0` style names.
+        small_inputs: if `True`, Conv1 runs at stride 1 and the max pool is
+            dropped (overall stride 8), for small images such as CIFAR.
+        include_preprocessing: if `True`, the model normalizes RGB pixels in
+            [0, 255] itself.
+        shuffle: `False` removes the channel shuffles (the paper's ablation,
+            Table 3); for experiments only.
+
+    Returns:
+        A `keras.Model`.
+    """
+    if groups not in GROUPS:
+        raise ValueError(f"ShuffleNetV1 groups must be one of {GROUPS}; got groups={groups!r}.")
+    if width not in WIDTHS:
+        raise ValueError(f"ShuffleNetV1 width must be one of {WIDTHS}; got width={width!r}.")
+    width = float(width)
+    _builder.validate_common_args(
+        weights=weights,
+        include_top=include_top,
+        input_shape=input_shape,
+        pooling=pooling,
+        classes=classes,
+        classifier_activation=classifier_activation,
+        small_inputs=small_inputs,
+    )
+    if weights == "imagenet":
+        raise ValueError(
+            "ShuffleNetV1 has no weights='imagenet': no stable public V1 checkpoint is "
+            "supported yet (see the README). Pass None or a weights file."
+        )
+    stem_channels, *channels_per_stage = stage_channels(groups, width)
+
+    img_input, source_tensor = _builder.make_inputs(input_tensor, input_shape)
+    x = _builder.stem(img_input, stem_channels, small_inputs, include_preprocessing)
+    for stage, (repeats, channels) in enumerate(zip(STAGE_REPEATS, channels_per_stage), start=2):
+        for unit in range(repeats):
+            x = shufflenet_v1_unit(
+                x,
+                channels,
+                groups=groups,
+                strides=2 if unit == 0 else 1,
+                # Stage 2's first 1x1 sees only the stem's few channels: ungrouped.
+                first_group_conv=not (stage == 2 and unit == 0),
+                name=f"stage{stage}_unit{unit}",
+                shuffle=shuffle,
+            )
+    x = _builder.head(x, include_top, pooling, classes, classifier_activation)
+
+    if name is None:
+        name = f"shufflenet_v1_g{groups}_x{_builder.width_tag(width)}"
+    model = _builder.finish_model(img_input, source_tensor, x, name)
+    return _builder.load_weights(
+        model, weights, family="v1", width=width, include_top=include_top
+    )
