@@ -1,0 +1,91 @@
+import keras
+import numpy as np
+import pytest
+
+from keras_shufflenet.layers import ChannelShuffle, ChannelSplit, GroupedPointwiseConv2D
+
+
+def shuffle_by_definition(x, groups):
+    """Channel i * n + j moves to position j * groups + i (SPEC.md)."""
+    channels = x.shape[-1]
+    n = channels // groups
+    out = np.empty_like(x)
+    for i in range(groups):
+        for j in range(n):
+            out[..., j * groups + i] = x[..., i * n + j]
+    return out
+
+
+@pytest.mark.parametrize("groups,channels", [(2, 8), (3, 12), (4, 8), (8, 16), (1, 6)])
+def test_channel_shuffle_matches_definition(groups, channels):
+    x = np.random.default_rng(0).normal(size=(2, 3, 5, channels)).astype("float32")
+    got = keras.ops.convert_to_numpy(ChannelShuffle(groups)(x))
+    np.testing.assert_array_equal(got, shuffle_by_definition(x, groups))
+
+
+def test_channel_shuffle_known_permutation():
+    x = np.arange(6, dtype="float32").reshape(1, 1, 1, 6)
+    got = keras.ops.convert_to_numpy(ChannelShuffle(2)(x)).ravel()
+    np.testing.assert_array_equal(got, [0, 3, 1, 4, 2, 5])
+    got = keras.ops.convert_to_numpy(ChannelShuffle(3)(x)).ravel()
+    np.testing.assert_array_equal(got, [0, 2, 4, 1, 3, 5])
+
+
+def test_channel_shuffle_rejects_indivisible_channels():
+    with pytest.raises(ValueError, match="10 channels do not divide into 3 groups"):
+        ChannelShuffle(3)(np.zeros((1, 2, 2, 10), "float32"))
+    with pytest.raises(ValueError, match="positive integer"):
+        ChannelShuffle(0)
+
+
+def test_channel_split_halves():
+    x = np.random.default_rng(1).normal(size=(2, 4, 4, 6)).astype("float32")
+    left, right = ChannelSplit(2)(x)
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(left), x[..., :3])
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(right), x[..., 3:])
+    with pytest.raises(ValueError, match="do not split into 2"):
+        ChannelSplit(2)(np.zeros((1, 2, 2, 5), "float32"))
+
+
+def test_grouped_pointwise_equals_blockwise_matmul():
+    groups, cin, cout = 3, 12, 6
+    layer = GroupedPointwiseConv2D(cout, groups)
+    x = np.random.default_rng(2).normal(size=(2, 4, 5, cin)).astype("float32")
+    y = keras.ops.convert_to_numpy(layer(x))
+    kernel = keras.ops.convert_to_numpy(layer.kernel)[0, 0]  # (cin / g, cout)
+    expected = np.concatenate(
+        [
+            x[..., g * 4 : (g + 1) * 4] @ kernel[:, g * 2 : (g + 1) * 2]
+            for g in range(groups)
+        ],
+        axis=-1,
+    )
+    np.testing.assert_allclose(y, expected, atol=1e-5)
+
+
+def test_grouped_pointwise_matches_keras_conv2d_groups():
+    x = np.random.default_rng(3).normal(size=(1, 3, 3, 8)).astype("float32")
+    ours = GroupedPointwiseConv2D(4, groups=2)
+    ours.build(x.shape)
+    reference = keras.layers.Conv2D(4, 1, groups=2, use_bias=False)
+    reference.build(x.shape)
+    reference.set_weights(ours.get_weights())
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(ours(x)), keras.ops.convert_to_numpy(reference(x)), atol=1e-5
+    )
+
+
+def test_grouped_pointwise_rejects_bad_groups():
+    with pytest.raises(ValueError, match="filters=10 is not divisible by groups=3"):
+        GroupedPointwiseConv2D(10, groups=3)
+    with pytest.raises(ValueError, match="10 input channels are not divisible by groups=4"):
+        GroupedPointwiseConv2D(8, groups=4)(np.zeros((1, 2, 2, 10), "float32"))
+
+
+@pytest.mark.parametrize(
+    "layer", [ChannelShuffle(4, name="s"), ChannelSplit(2, name="p"), GroupedPointwiseConv2D(8, 2, name="g")]
+)
+def test_layers_round_trip_config(layer):
+    clone = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(layer))
+    assert type(clone) is type(layer)
+    assert clone.get_config() == layer.get_config()
