@@ -5,6 +5,7 @@ benchmark tool. `ai-edge-litert` is preferred; `tflite-runtime` is the fallback.
 """
 
 import os
+import sys
 
 import numpy as np
 
@@ -39,14 +40,37 @@ def check_tflite_file(path):
         )
 
 
-def make_interpreter(path, num_threads=1, use_xnnpack=True):
-    """A ready (tensors allocated) LiteRT interpreter for `path`, with clear errors."""
+def load_delegate(library):
+    """An external TFLite delegate from the shared library `library` (a path or a
+    name the dynamic loader finds, e.g. `libedgetpu.so.1`), with a one-line error."""
+    import ctypes
+
+    try:
+        # Checked first: LiteRT's own failure here also prints a traceback from a destructor.
+        ctypes.CDLL(library).tflite_plugin_create_delegate
+        module = sys.modules[load_interpreter_class().__module__]
+        return module.load_delegate(library)
+    except (OSError, ValueError, RuntimeError, AttributeError) as error:
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise ValueError(
+            f"delegate {library!r} cannot be loaded ({reason}); give the path of a TFLite "
+            "delegate shared library, e.g. libedgetpu.so.1"
+        ) from error
+
+
+def make_interpreter(path, num_threads=1, use_xnnpack=True, delegates=()):
+    """A ready (tensors allocated) LiteRT interpreter for `path`, with clear errors.
+
+    `use_xnnpack=False` runs LiteRT's built-in kernels without the default XNNPACK
+    delegate; `delegates` are extra delegates from `load_delegate`.
+    """
     check_tflite_file(path)
     Interpreter = load_interpreter_class()
     kwargs = {"model_path": str(path), "num_threads": num_threads}
+    if delegates:
+        kwargs["experimental_delegates"] = list(delegates)
     if not use_xnnpack:
-        from ai_edge_litert.interpreter import OpResolverType
-
+        OpResolverType = sys.modules[Interpreter.__module__].OpResolverType
         kwargs["experimental_op_resolver_type"] = OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
     try:
         interpreter = Interpreter(**kwargs)
@@ -55,6 +79,21 @@ def make_interpreter(path, num_threads=1, use_xnnpack=True):
         first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise ValueError(f"{path}: cannot be loaded by LiteRT ({first_line})") from error
     return interpreter
+
+
+def quantize(values, detail, path=""):
+    """Float `values` in the tensor's real-valued range, converted to the dtype of the
+    tensor described by `detail` (an entry of `get_input_details()`): cast for float
+    tensors, quantized with its scale and zero point (rounded, clipped) for integer ones."""
+    dtype = np.dtype(detail["dtype"])
+    if dtype.kind == "f":
+        return np.asarray(values).astype(dtype)
+    scale, zero_point = detail["quantization"]
+    if scale == 0:
+        raise ValueError(f"{path}: quantized input without quantization parameters")
+    info = np.iinfo(dtype)
+    q = np.round(np.asarray(values) / scale + zero_point)
+    return np.clip(q, info.min, info.max).astype(dtype)
 
 
 class TFLiteClassifier:
@@ -82,15 +121,7 @@ class TFLiteClassifier:
         return np.dtype(self.input["dtype"])
 
     def quantize_input(self, images):
-        dtype = self.input_dtype
-        if dtype.kind == "f":
-            return images.astype(dtype)
-        scale, zero_point = self.input["quantization"]
-        if scale == 0:
-            raise ValueError(f"{self.path}: quantized input without quantization parameters")
-        info = np.iinfo(dtype)
-        q = np.round(images / scale + zero_point)
-        return np.clip(q, info.min, info.max).astype(dtype)
+        return quantize(images, self.input, self.path)
 
     def dequantize_output(self, raw):
         scale, zero_point = self.output["quantization"]
