@@ -1,0 +1,371 @@
+"""Reads PyTorch `.pth` state dicts into numpy arrays, without PyTorch and
+without running code from the file.
+
+`torch.load` unpickles the file, and unpickling can call any importable
+function, so a weight file from the internet can run arbitrary code. This
+reader unpickles with a whitelist instead: a state dict needs only
+`collections.OrderedDict`, the tensor and parameter rebuild functions of
+`torch._utils` and the `torch.*Storage` type names, and here these resolve to
+small numpy-backed stand-ins that never import torch. Any other global the
+pickle asks for is refused with `UnsafePickleError` before anything is called.
+
+Both layouts `torch.save` has written are understood:
+
+- the zip archive (PyTorch 1.6 and later): `<name>/data.pkl` plus one raw
+  record per storage, `<name>/data/<key>`, and `<name>/byteorder`;
+- the legacy stream (before 1.6, or `_use_new_zipfile_serialization=False`):
+  a magic number, the protocol version, system info, the pickle, the list of
+  storage keys, then each storage as an int64 element count and its bytes.
+
+    from keras_shufflenet import pth
+    state_dict = pth.load_state_dict("shufflenetv2_x1-5666bf0f80.pth")
+    state_dict["conv1.0.weight"].shape   # (24, 3, 3, 3), numpy float32
+
+Tensors come back as C-contiguous numpy arrays with the dtype, shape, strides
+and storage offset of the saved tensor (bfloat16 is widened to float32, which
+numpy lacks). Views that share a storage are read correctly.
+"""
+
+import collections
+import io
+import os
+import pickle
+import struct
+import zipfile
+
+import numpy as np
+
+# `torch.serialization`'s legacy stream header.
+LEGACY_MAGIC_NUMBER = 0x1950A86A20F9469CFC6C
+LEGACY_PROTOCOL_VERSION = 1001
+
+# torch storage type name -> numpy dtype of one element (little-endian form).
+STORAGE_DTYPES = {
+    "DoubleStorage": np.dtype("<f8"),
+    "FloatStorage": np.dtype("<f4"),
+    "HalfStorage": np.dtype("<f2"),
+    "BFloat16Storage": np.dtype("<u2"),  # widened to float32 on read
+    "LongStorage": np.dtype("<i8"),
+    "IntStorage": np.dtype("<i4"),
+    "ShortStorage": np.dtype("<i2"),
+    "CharStorage": np.dtype("i1"),
+    "ByteStorage": np.dtype("u1"),
+    "BoolStorage": np.dtype("?"),
+}
+
+
+class UnsafePickleError(ValueError):
+    """The file's pickle asks for something a state dict never needs."""
+
+
+class PthFormatError(ValueError):
+    """The file is not a readable PyTorch `torch.save` file."""
+
+
+class _StorageType(collections.namedtuple("_StorageType", "name dtype")):
+    """Stands in for `torch.FloatStorage` and friends: a name, not a class."""
+
+    __slots__ = ()
+
+
+class _Storage:
+    """One storage: its type, element count and (once read) its elements."""
+
+    __slots__ = ("key", "type_name", "dtype", "numel", "data")
+
+    def __init__(self, key, storage_type, numel, byteorder="little"):
+        self.key, self.type_name, self.numel, self.data = key, storage_type.name, numel, None
+        self.dtype = storage_type.dtype.newbyteorder("<" if byteorder == "little" else ">")
+
+
+class _StorageView(collections.namedtuple("_StorageView", "root offset numel")):
+    """A legacy-format view into part of another storage (offsets in elements)."""
+
+    __slots__ = ()
+
+
+class _TensorRef(collections.namedtuple("_TensorRef", "storage offset size stride")):
+    """A tensor waiting for its storage's bytes (the legacy stream puts them last)."""
+
+    __slots__ = ()
+
+
+def _rebuild_tensor_v2(storage, storage_offset, size, stride, requires_grad=False,
+                       backward_hooks=None, metadata=None):
+    """Stand-in for `torch._utils._rebuild_tensor_v2`: records, computes nothing."""
+    if not isinstance(storage, (_Storage, _StorageView)):
+        raise UnsafePickleError(
+            f"_rebuild_tensor_v2 got {type(storage).__name__} instead of a storage."
+        )
+    for name, value in (("size", size), ("stride", stride)):
+        if not isinstance(value, tuple) or not all(
+            isinstance(v, int) and not isinstance(v, bool) for v in value
+        ):
+            raise PthFormatError(f"Tensor {name} must be a tuple of ints; got {value!r}.")
+    if len(size) != len(stride):
+        raise PthFormatError(f"Tensor size {size} and stride {stride} differ in length.")
+    if not isinstance(storage_offset, int) or storage_offset < 0:
+        raise PthFormatError(f"Tensor storage offset must be an int >= 0; got {storage_offset!r}.")
+    return _TensorRef(storage, storage_offset, size, stride)
+
+
+def _rebuild_parameter(data, requires_grad=False, backward_hooks=None):
+    """Stand-in for `torch._utils._rebuild_parameter`: a Parameter is its data."""
+    if not isinstance(data, _TensorRef):
+        raise UnsafePickleError(f"_rebuild_parameter got {type(data).__name__}, not a tensor.")
+    return data
+
+
+_ALLOWED_GLOBALS = {
+    ("collections", "OrderedDict"): collections.OrderedDict,
+    ("torch._utils", "_rebuild_tensor_v2"): _rebuild_tensor_v2,
+    ("torch._utils", "_rebuild_parameter"): _rebuild_parameter,
+    **{("torch", name): _StorageType(name, dtype) for name, dtype in STORAGE_DTYPES.items()},
+}
+ALLOWED_GLOBALS = tuple(sorted(f"{module}.{name}" for module, name in _ALLOWED_GLOBALS))
+
+
+class _RestrictedUnpickler(pickle.Unpickler):
+    """Resolves only whitelisted globals, to stand-ins; storages via a callback."""
+
+    def __init__(self, file, path, persistent_load):
+        super().__init__(file)
+        self._path = path
+        self._persistent_load = persistent_load
+
+    def find_class(self, module, name):
+        try:
+            return _ALLOWED_GLOBALS[(module, name)]
+        except (KeyError, TypeError):
+            raise UnsafePickleError(
+                f"Refusing to load {self._path!r}: its pickle asks for the global "
+                f"'{module}.{name}', which a PyTorch state dict never needs (it may be an "
+                f"attempt to run code). Allowed globals: {', '.join(ALLOWED_GLOBALS)}. "
+                "Nothing from the file was executed."
+            ) from None
+
+    def persistent_load(self, pid):
+        return self._persistent_load(pid)
+
+
+def load_state_dict(path):
+    """Reads a `torch.save` file into `{name: numpy array}` without PyTorch.
+
+    Args:
+        path: a `.pth`/`.pt` file written by `torch.save` (zip or legacy
+            layout) holding a state dict, possibly nested inside dicts, lists
+            or tuples (e.g. `{"state_dict": ..., "meta": {...}}`).
+
+    Returns:
+        The unpickled object with every tensor replaced by a numpy array;
+        for a plain state dict, an `OrderedDict` of name -> array.
+
+    Raises:
+        UnsafePickleError: the pickle needs a global outside the whitelist
+            (`ALLOWED_GLOBALS`); nothing from the file has run.
+        PthFormatError: not a `torch.save` file, or it is truncated or
+            inconsistent (storage sizes, strides out of bounds).
+        FileNotFoundError: `path` does not exist.
+    """
+    path = os.fspath(path)
+    with open(path, "rb") as f:
+        head = f.read(512)
+    if head.startswith(b"PK\x03\x04"):
+        result = _load_zip(path)
+    elif head[:1] == b"\x80":
+        result = _load_legacy(path)
+    elif len(head) > 262 and head[257:262] == b"ustar":
+        raise PthFormatError(
+            f"{path!r} is a tar archive: the format of PyTorch before 0.4, which this reader "
+            "does not support. Re-save it with a recent torch.save."
+        )
+    else:
+        raise PthFormatError(
+            f"{path!r} is not a PyTorch file: expected a zip archive (torch.save since 1.6) "
+            "or a legacy torch.save stream."
+        )
+    return _materialize(result, path)
+
+
+def _unpickle(file, path, persistent_load):
+    try:
+        return _RestrictedUnpickler(file, path, persistent_load).load()
+    except (UnsafePickleError, PthFormatError):
+        raise
+    except Exception as error:  # A malformed pickle can raise almost anything.
+        raise PthFormatError(f"{path!r}: the pickle could not be read: {error}") from error
+
+
+def _check_storage_id(pid, path, length):
+    if not (isinstance(pid, tuple) and len(pid) == length and pid[0] in ("storage", b"storage")):
+        raise UnsafePickleError(
+            f"Refusing to load {path!r}: unexpected persistent id {pid!r:.200}; a state dict "
+            "references only storages."
+        )
+    storage_type, key, numel = pid[1], pid[2], pid[4]
+    if not isinstance(storage_type, _StorageType):
+        raise UnsafePickleError(f"Refusing to load {path!r}: {storage_type!r:.100} is not a storage type.")
+    if isinstance(key, bytes):
+        key = key.decode("ascii")
+    if not isinstance(key, str) or not isinstance(numel, int) or numel < 0:
+        raise PthFormatError(f"{path!r}: malformed storage reference {pid!r:.200}.")
+    return storage_type, key, numel
+
+
+def _load_zip(path):
+    with zipfile.ZipFile(path) as archive:
+        pickles = [n for n in archive.namelist() if n.count("/") == 1 and n.endswith("/data.pkl")]
+        if len(pickles) != 1:
+            raise PthFormatError(
+                f"{path!r} is a zip file but not a torch.save archive: expected exactly one "
+                f"'<name>/data.pkl', found {len(pickles)}."
+            )
+        prefix = pickles[0][: -len("data.pkl")]
+        byteorder = "little"
+        if f"{prefix}byteorder" in archive.namelist():
+            byteorder = archive.read(f"{prefix}byteorder").decode("ascii").strip()
+            if byteorder not in ("little", "big"):
+                raise PthFormatError(f"{path!r}: unknown byteorder record {byteorder!r}.")
+        storages = {}
+
+        def persistent_load(pid):
+            storage_type, key, numel = _check_storage_id(pid, path, 5)
+            if key not in storages:
+                storage = _Storage(key, storage_type, numel, byteorder)
+                record = f"{prefix}data/{key}"
+                try:
+                    size = archive.getinfo(record).file_size
+                except KeyError:
+                    raise PthFormatError(f"{path!r}: storage record {record!r} is missing.") from None
+                if size != numel * storage.dtype.itemsize:
+                    raise PthFormatError(
+                        f"{path!r}: storage {key} holds {size} bytes, but its reference says "
+                        f"{numel} x {storage.dtype.itemsize}-byte elements."
+                    )
+                storage.data = np.frombuffer(archive.read(record), dtype=storage.dtype)
+                storages[key] = storage
+            storage = storages[key]
+            if storage.type_name != storage_type.name:
+                raise PthFormatError(f"{path!r}: storage {key} is used with two types.")
+            return storage
+
+        return _unpickle(io.BytesIO(archive.read(pickles[0])), path, persistent_load)
+
+
+def _load_legacy(path):
+    with open(path, "rb") as f:
+        no_storages = _no_persistent_ids(path)
+        magic = _unpickle(f, path, no_storages)
+        if magic != LEGACY_MAGIC_NUMBER:
+            raise PthFormatError(
+                f"{path!r} is a plain pickle, not a torch.save file (no PyTorch magic number). "
+                "Only state dicts written by torch.save are read."
+            )
+        protocol = _unpickle(f, path, no_storages)
+        if protocol != LEGACY_PROTOCOL_VERSION:
+            raise PthFormatError(
+                f"{path!r}: legacy torch.save protocol {protocol!r}, expected "
+                f"{LEGACY_PROTOCOL_VERSION}."
+            )
+        _unpickle(f, path, no_storages)  # System info; storages are little-endian anyway.
+        roots = {}
+
+        def persistent_load(pid):
+            storage_type, key, numel = _check_storage_id(pid, path, 6)
+            if key not in roots:
+                roots[key] = _Storage(key, storage_type, numel)
+            storage = roots[key]
+            if storage.type_name != storage_type.name:
+                raise PthFormatError(f"{path!r}: storage {key} is used with two types.")
+            view = pid[5]
+            if view is None:
+                return storage
+            if not (isinstance(view, tuple) and len(view) == 3):
+                raise PthFormatError(f"{path!r}: malformed storage view {view!r:.200}.")
+            _, offset, view_numel = view
+            if not (isinstance(offset, int) and isinstance(view_numel, int)):
+                raise PthFormatError(f"{path!r}: malformed storage view {view!r:.200}.")
+            return _StorageView(storage, offset, view_numel)
+
+        result = _unpickle(f, path, persistent_load)
+        keys = _unpickle(f, path, no_storages)
+        if not isinstance(keys, list) or set(map(str, keys)) - set(roots):
+            raise PthFormatError(f"{path!r}: the storage key list does not match the pickle.")
+        for key in keys:
+            storage = roots[str(key)]
+            count_bytes = f.read(8)
+            if len(count_bytes) != 8:
+                raise PthFormatError(f"{path!r} is truncated (storage {key}).")
+            (count,) = struct.unpack("<q", count_bytes)
+            if count != storage.numel:
+                raise PthFormatError(
+                    f"{path!r}: storage {key} has {count} elements on disk, {storage.numel} in "
+                    "the pickle."
+                )
+            nbytes = count * storage.dtype.itemsize
+            raw = f.read(nbytes)
+            if len(raw) != nbytes:
+                raise PthFormatError(f"{path!r} is truncated (storage {key}).")
+            storage.data = np.frombuffer(raw, dtype=storage.dtype)
+    return result
+
+
+def _no_persistent_ids(path):
+    def refuse(pid):
+        raise UnsafePickleError(f"Refusing to load {path!r}: unexpected persistent id {pid!r:.200}.")
+
+    return refuse
+
+
+def _materialize(obj, path):
+    """Replaces every `_TensorRef` in nested dicts, lists and tuples by an array."""
+    if isinstance(obj, _TensorRef):
+        return _tensor_to_numpy(obj, path)
+    if isinstance(obj, dict):
+        # Rebuilding with type(obj) keeps OrderedDict; BUILD-set attributes
+        # (state_dict()._metadata) are dropped on purpose.
+        return type(obj)((key, _materialize(value, path)) for key, value in obj.items())
+    if isinstance(obj, list):
+        return [_materialize(value, path) for value in obj]
+    if isinstance(obj, tuple) and not isinstance(obj, (_StorageType, _StorageView)):
+        return tuple(_materialize(value, path) for value in obj)
+    if isinstance(obj, (_Storage, _StorageView, _StorageType)):
+        raise PthFormatError(f"{path!r} holds a bare storage; only tensors are supported.")
+    return obj
+
+
+def _tensor_to_numpy(ref, path):
+    storage = ref.storage
+    if isinstance(storage, _StorageView):
+        root, data = storage.root, None
+        end = storage.offset + storage.numel
+        if isinstance(root.data, np.ndarray) and 0 <= storage.offset <= end <= root.data.size:
+            data = root.data[storage.offset : end]
+        type_name = root.type_name
+    else:
+        data, type_name = storage.data, storage.type_name
+    if not isinstance(data, np.ndarray):
+        raise PthFormatError(f"{path!r}: a tensor's storage is missing or out of range.")
+    size, stride, offset = ref.size, ref.stride, ref.offset
+    if any(n < 0 for n in size) or any(s < 0 for s in stride):
+        raise PthFormatError(f"{path!r}: negative size {size} or stride {stride}.")
+    if 0 in size:
+        array = np.zeros(size, dtype=data.dtype)
+    else:
+        # Bounds are checked against the elements actually read, never a header.
+        last = offset + sum((n - 1) * s for n, s in zip(size, stride))
+        if last >= data.size:
+            raise PthFormatError(
+                f"{path!r}: a tensor of size {size}, stride {stride} and offset {offset} reads "
+                f"past its storage of {data.size} elements."
+            )
+        # (as_strided would read shape=() as "keep the input's shape".)
+        array = np.lib.stride_tricks.as_strided(
+            data[offset:],
+            shape=size or (1,),
+            strides=tuple(s * data.itemsize for s in stride) or (data.itemsize,),
+            writeable=False,
+        ).reshape(size)
+    if type_name == "BFloat16Storage":
+        return (np.array(array, dtype=np.uint32) << 16).view(np.float32)
+    return np.array(array, dtype=data.dtype.newbyteorder("="), order="C")
