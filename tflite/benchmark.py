@@ -256,7 +256,7 @@ def _measure_setting(paths, names, setting, config, progress):
             r.error = one_line(error)
     progress(f"{setting.label}: loaded {len(runners)}/{len(results)} model(s), warming up")
 
-    def round_robin(step):
+    def round_robin(step, timed):
         for k in range(len(runners)):
             runner = runners[(step + k) % len(runners)]
             if runner.result.error:
@@ -266,11 +266,11 @@ def _measure_setting(paths, names, setting, config, progress):
             except Exception as error:
                 runner.result.error = one_line(error)
                 continue
-            if step >= 0:
+            if timed:
                 runner.latencies_ms.append(ns / 1e6)
 
-    for _ in range(config.warmup):
-        round_robin(-1)
+    for step in range(config.warmup):
+        round_robin(step, timed=False)
     start = time.perf_counter()
     last_report = start
     step = 0
@@ -280,7 +280,7 @@ def _measure_setting(paths, names, setting, config, progress):
             break
         if config.duration is not None and elapsed >= config.duration and step > 0:
             break
-        round_robin(step)
+        round_robin(step, timed=True)
         step += 1
         if time.perf_counter() - last_report > 5:
             last_report = time.perf_counter()
