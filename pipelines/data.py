@@ -1,0 +1,297 @@
+"""tf.data input pipelines for image classification: `build_dataset`.
+
+    from keras_shufflenet.pipelines.data import build_dataset
+    train, info = build_dataset("digits", "train", training=True, image_size=32, batch_size=64)
+    model.fit(train, epochs=10)
+    print(info.num_classes, info.num_examples, info.skipped)
+
+Sources: "digits" (scikit-learn's real 8x8 handwritten digits, offline),
+"tfds:<name>" (a prepared tensorflow-datasets set, tfds split strings), or an
+image folder (`root/<class>/*.jpg|png`, or `root/train/<class>` beside
+`root/test/<class>`). Images come out as float32 `[B, size, size, 3]` RGB pixels
+in [0, 255] (models built with `include_preprocessing=True` normalize them
+themselves) with int32 labels `[B]`.
+
+Corrupt or undecodable images are skipped, never a crash; `info.skipped`
+counts them once the data has been read, and `info.report_skipped()` names them.
+"""
+
+import dataclasses
+import math
+import os
+
+import numpy as np
+import tensorflow as tf
+from absl import logging
+
+from keras_shufflenet.pipelines import augment as augment_lib
+from keras_shufflenet.pipelines import sources
+from keras_shufflenet.pipelines.augment import AugmentConfig
+
+AUTOTUNE = tf.data.AUTOTUNE
+# Decoded images are cached in memory when they take at most this share of the
+# memory available when the pipeline is built.
+CACHE_MEMORY_FRACTION = 0.25
+# Shuffle-buffer size for streams of encoded images (paths and cached images are shuffled whole).
+ENCODED_SHUFFLE_BUFFER = 8192
+SKIPPED_NAMES_SHOWN = 10
+
+
+class DecodeCounter:
+    """Which examples were read and which decoded, so skips are counted once each.
+
+    Two boolean variables of one entry per example, so a second pass over the
+    data (the next epoch) counts nothing twice.
+    """
+
+    def __init__(self, num_examples, describe):
+        self.describe = describe
+        with tf.init_scope():
+            self.seen = tf.Variable(tf.zeros([num_examples], tf.bool), trainable=False, name="seen")
+            self.decoded = tf.Variable(
+                tf.zeros([num_examples], tf.bool), trainable=False, name="decoded"
+            )
+
+    def _mark(self, variable, index):
+        return variable.scatter_nd_update(tf.reshape(index, [1, 1]), tf.constant([True]))
+
+    def wrap(self, fn):
+        """`fn(payload) -> image`, recording `index` as seen before and decoded after."""
+
+        def wrapped(index, payload, label):
+            with tf.control_dependencies([self._mark(self.seen, index)]):
+                payload = tf.identity(payload)
+            image = fn(index, payload)
+            with tf.control_dependencies([image]):
+                decoded = self._mark(self.decoded, index)
+            with tf.control_dependencies([decoded]):
+                return index, tf.identity(image), label
+
+        return wrapped
+
+    def skipped_indices(self):
+        return np.flatnonzero(self.seen.numpy() & ~self.decoded.numpy())
+
+
+@dataclasses.dataclass
+class DatasetInfo:
+    """What `build_dataset` knows about the data.
+
+    Attributes:
+        num_classes: number of classes.
+        class_names: label names, index = label.
+        num_examples: examples listed in the split (before any are skipped).
+        steps_per_epoch: batches in one pass over `num_examples` examples.
+        cached: whether decoded images are cached in memory.
+        skipped: corrupt or undecodable images met so far (read it after
+            iterating; each image counts once however many passes).
+    """
+
+    source: str
+    split: str
+    num_classes: int
+    class_names: list
+    num_examples: int
+    image_size: int
+    batch_size: int
+    steps_per_epoch: int
+    cached: bool
+    counter: DecodeCounter = dataclasses.field(default=None, repr=False)
+
+    @property
+    def skipped(self):
+        return 0 if self.counter is None else len(self.counter.skipped_indices())
+
+    def skipped_names(self):
+        """Names (file paths, or example numbers) of the skipped images."""
+        if self.counter is None:
+            return []
+        return [self.counter.describe(int(i)) for i in self.counter.skipped_indices()]
+
+    def report_skipped(self):
+        """Logs how many images were skipped and which; returns the count."""
+        names = self.skipped_names()
+        if names:
+            shown = ", ".join(names[:SKIPPED_NAMES_SHOWN])
+            more = f" and {len(names) - SKIPPED_NAMES_SHOWN} more" if len(names) > SKIPPED_NAMES_SHOWN else ""
+            logging.warning(
+                "%s/%s: skipped %d corrupt or undecodable image(s): %s%s",
+                self.source, self.split, len(names), shown, more,
+            )
+        return len(names)
+
+
+def available_memory_bytes():
+    """MemAvailable from /proc/meminfo, or total physical memory elsewhere."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+
+
+def _validate(training, image_size, batch_size, seed, start_epoch, augment):
+    if not isinstance(training, bool):
+        raise ValueError(f"training must be True or False; got {training!r}.")
+    if not isinstance(image_size, int) or image_size < 1:
+        raise ValueError(f"image_size must be a positive integer; got {image_size!r}.")
+    if not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive integer; got {batch_size!r}.")
+    if not isinstance(seed, int):
+        raise ValueError(f"seed must be an integer; got {seed!r}.")
+    if start_epoch is not None and (not training or not isinstance(start_epoch, int) or start_epoch < 0):
+        raise ValueError(
+            f"start_epoch is for training data only and must be an integer >= 0; got {start_epoch!r}."
+        )
+    if not isinstance(augment, AugmentConfig):
+        raise ValueError(f"augment must be an AugmentConfig; got {type(augment).__name__}.")
+    if tf.distribute.has_strategy():
+        raise ValueError(
+            "Call build_dataset outside `strategy.scope()`; Keras distributes the dataset itself."
+        )
+
+
+def build_dataset(
+    source,
+    split,
+    *,
+    training,
+    image_size,
+    batch_size,
+    data_dir=None,
+    augment=AugmentConfig(),
+    cache=True,
+    seed=0,
+    drop_remainder=False,
+    limit=None,
+    validation_fraction=sources.DEFAULT_VALIDATION_FRACTION,
+    start_epoch=None,
+):
+    """A batched, prefetched tf.data pipeline and its `DatasetInfo`.
+
+    Args:
+        source: "digits", "tfds:<name>" (prepared in `data_dir`; never
+            downloads) or the path of an image folder.
+        split: "train" or "test" for digits; a tfds split string such as
+            "train[:90%]"; "train", "test", "validation" or "val" for folders
+            (without a held-out folder, a fixed `validation_fraction` of each
+            class is held out for any split but "train").
+        training: random resized crop (or pad-and-crop), flip and colour jitter
+            per `augment`, shuffled; otherwise the evaluation transform (resize
+            the shorter side to `image_size / augment.center_crop_fraction`,
+            crop the centre) in a fixed order.
+        image_size: output height and width.
+        batch_size: examples per batch (the global batch under tf.distribute).
+        data_dir: tensorflow-datasets data folder.
+        augment: an `AugmentConfig`.
+        cache: cache decoded images in memory when they fit (within
+            `CACHE_MEMORY_FRACTION` of the available memory).
+        seed: seeds shuffling and augmentation; the same seed gives the same
+            batches.
+        drop_remainder: drop the last partial batch of each pass.
+        limit: use only the first `limit` examples of the split (a fixed,
+            class-mixed subset), for quick runs and tests.
+        validation_fraction: see `split`.
+        start_epoch: training only. None gives one pass per iteration, reshuffled
+            each time (plain `model.fit(ds, epochs=...)`). An integer gives an
+            endless dataset of successive epochs from `start_epoch`, each
+            exactly `info.steps_per_epoch` batches, whose shuffling and
+            augmentation depend only on (seed, epoch): a run resumed at epoch k
+            sees what an uninterrupted run saw. Use it with
+            `fit(steps_per_epoch=info.steps_per_epoch, initial_epoch=k)`.
+
+    Returns:
+        `(dataset, info)`: dataset of `(float32 images [B, size, size, 3] in
+        [0, 255], int32 labels [B])`, and a `DatasetInfo`.
+    """
+    _validate(training, image_size, batch_size, seed, start_epoch, augment)
+    listed = sources.list_split(
+        source, split, data_dir=data_dir, limit=limit, validation_fraction=validation_fraction
+    )
+    num_examples = listed.num_examples
+    counter = None if listed.payload == "pixels" else DecodeCounter(num_examples, listed.describe)
+    budget = CACHE_MEMORY_FRACTION * available_memory_bytes()
+    cached = bool(cache) and listed.decoded_bytes <= budget
+    logging.info(
+        "%s/%s: %d images in %d classes; decoded about %.1f MB, %s",
+        source, split, num_examples, len(listed.class_names), listed.decoded_bytes / 1e6,
+        "cached in memory" if cached else "not cached" + (
+            f" (over {budget / 1e6:.0f} MB)" if cache else ""
+        ),
+    )
+
+    examples = listed.dataset
+    if listed.payload == "path":
+        examples = examples.map(lambda i, path, y: (i, tf.io.read_file(path), y), num_parallel_calls=AUTOTUNE)
+    encoded = listed.payload != "pixels"
+    if encoded and cached:
+        examples = examples.map(
+            counter.wrap(lambda i, data: augment_lib.decode(data)), num_parallel_calls=AUTOTUNE
+        ).ignore_errors()
+        encoded = False
+    if cached:
+        examples = examples.cache()
+
+    def transform(fn):
+        """Maps `fn(index, image_or_bytes)`, counting and skipping bad bytes."""
+        if not encoded:
+            return lambda ds: ds.map(
+                lambda i, x, y: (i, fn(i, x), y), num_parallel_calls=AUTOTUNE
+            )
+        return lambda ds: ds.map(counter.wrap(fn), num_parallel_calls=AUTOTUNE).ignore_errors()
+
+    def finish(ds):
+        ds = ds.map(lambda i, x, y: (x, y))
+        return ds.batch(batch_size, drop_remainder=drop_remainder, num_parallel_calls=AUTOTUNE)
+
+    if training:
+        buffer = num_examples if listed.payload == "path" or not encoded else min(
+            num_examples, ENCODED_SHUFFLE_BUFFER
+        )
+
+        def one_epoch(epoch_key):
+            epoch_seed = tf.random.experimental.stateless_fold_in(
+                tf.constant([seed, 0], tf.int64), epoch_key
+            )
+            shuffle_seed = tf.random.stateless_uniform(
+                [], epoch_seed, minval=0, maxval=2**31 - 1, dtype=tf.int64
+            )
+
+            def train_fn(index, image):
+                image_seed = tf.random.experimental.stateless_fold_in(epoch_seed, index)
+                return augment_lib.train_transform(image, image_seed, augment, image_size, encoded)
+
+            ds = examples.shuffle(buffer, seed=shuffle_seed, reshuffle_each_iteration=True)
+            return transform(train_fn)(ds)
+
+        if start_epoch is None:
+            keys = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).take(1)
+            dataset = finish(keys.flat_map(one_epoch))
+        else:
+            dataset = tf.data.Dataset.range(start_epoch, 2**62).flat_map(
+                lambda epoch: finish(one_epoch(epoch).repeat().take(num_examples))
+            )
+    else:
+        dataset = finish(
+            transform(
+                lambda i, x: augment_lib.eval_transform(x, augment, image_size, encoded)
+            )(examples)
+        )
+    dataset = dataset.prefetch(AUTOTUNE)
+    steps = num_examples // batch_size if drop_remainder else math.ceil(num_examples / batch_size)
+    info = DatasetInfo(
+        source=str(source),
+        split=split,
+        num_classes=len(listed.class_names),
+        class_names=list(listed.class_names),
+        num_examples=num_examples,
+        image_size=image_size,
+        batch_size=batch_size,
+        steps_per_epoch=steps,
+        cached=cached,
+        counter=counter,
+    )
+    return dataset, info
