@@ -1,0 +1,128 @@
+"""An independent PyTorch ShuffleNet V2, laid out as torchvision's
+`torchvision/models/shufflenetv2.py` (its state-dict keys are torchvision's), so
+tests can prove that converted weights give the same numbers in Keras.
+
+torchvision itself is not a dependency (it does not install beside every
+torch); this file follows its architecture: Conv1 3x3 s2 + BN + ReLU, MaxPool
+3x3 s2 pad 1, stages of `InvertedResidual` units (branch1 on stride 2 only,
+channel split on stride 1, concat, channel shuffle of 2 groups), Conv5 1x1 +
+BN + ReLU, global mean, Linear. Imported only by tests, and only where torch is.
+"""
+
+import torch
+from torch import nn
+
+STAGE_REPEATS = (4, 8, 4)
+# width -> (stem, stage2, stage3, stage4, conv5) channels.
+STAGE_CHANNELS = {
+    0.5: (24, 48, 96, 192, 1024),
+    1.0: (24, 116, 232, 464, 1024),
+    1.5: (24, 176, 352, 704, 1024),
+    2.0: (24, 244, 488, 976, 2048),
+}
+
+
+def channel_shuffle(x, groups):
+    batch, channels, height, width = x.shape
+    x = x.view(batch, groups, channels // groups, height, width)
+    return torch.transpose(x, 1, 2).contiguous().view(batch, channels, height, width)
+
+
+def depthwise_conv(channels, stride):
+    return nn.Conv2d(channels, channels, 3, stride, 1, bias=False, groups=channels)
+
+
+class InvertedResidual(nn.Module):
+    def __init__(self, inp, oup, stride):
+        super().__init__()
+        self.stride = stride
+        branch = oup // 2
+        if stride > 1:
+            self.branch1 = nn.Sequential(
+                depthwise_conv(inp, stride),
+                nn.BatchNorm2d(inp),
+                nn.Conv2d(inp, branch, 1, 1, 0, bias=False),
+                nn.BatchNorm2d(branch),
+                nn.ReLU(inplace=True),
+            )
+        else:
+            self.branch1 = nn.Sequential()
+        self.branch2 = nn.Sequential(
+            nn.Conv2d(inp if stride > 1 else branch, branch, 1, 1, 0, bias=False),
+            nn.BatchNorm2d(branch),
+            nn.ReLU(inplace=True),
+            depthwise_conv(branch, stride),
+            nn.BatchNorm2d(branch),
+            nn.Conv2d(branch, branch, 1, 1, 0, bias=False),
+            nn.BatchNorm2d(branch),
+            nn.ReLU(inplace=True),
+        )
+
+    def forward(self, x):
+        if self.stride == 1:
+            x1, x2 = x.chunk(2, dim=1)
+            out = torch.cat((x1, self.branch2(x2)), dim=1)
+        else:
+            out = torch.cat((self.branch1(x), self.branch2(x)), dim=1)
+        return channel_shuffle(out, 2)
+
+
+class ShuffleNetV2(nn.Module):
+    def __init__(self, width=1.0, num_classes=1000):
+        super().__init__()
+        stem, *stages, last = STAGE_CHANNELS[width]
+        self.conv1 = nn.Sequential(
+            nn.Conv2d(3, stem, 3, 2, 1, bias=False), nn.BatchNorm2d(stem), nn.ReLU(inplace=True)
+        )
+        self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
+        channels = stem
+        for index, (repeats, out) in enumerate(zip(STAGE_REPEATS, stages), start=2):
+            units = [InvertedResidual(channels, out, 2)]
+            units += [InvertedResidual(out, out, 1) for _ in range(repeats - 1)]
+            setattr(self, f"stage{index}", nn.Sequential(*units))
+            channels = out
+        self.conv5 = nn.Sequential(
+            nn.Conv2d(channels, last, 1, 1, 0, bias=False), nn.BatchNorm2d(last), nn.ReLU(inplace=True)
+        )
+        self.fc = nn.Linear(last, num_classes)
+
+    def features(self, x):
+        """The `conv5` output (NCHW): what Keras gives with include_top=False."""
+        x = self.maxpool(self.conv1(x))
+        return self.conv5(self.stage4(self.stage3(self.stage2(x))))
+
+    def forward(self, x):
+        return self.fc(self.features(x).mean([2, 3]))
+
+
+def randomize(model, seed=0, image_size=64):
+    """Random weights and data-calibrated BatchNorm statistics, then eval mode.
+
+    Left at their defaults (mean 0, variance 1) the statistics would hide a
+    mix-up of BatchNorm tensors, and arbitrary ones make activations explode
+    over 50 layers. So, like a trained network, every BatchNorm gets a random
+    scale and shift and the mean and variance its input really has: one
+    training-mode pass over random images with a cumulative average.
+    """
+    generator = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for module in model.modules():
+            if isinstance(module, nn.Conv2d):
+                fan_in = module.weight[0].numel()
+                module.weight.copy_(torch.randn(module.weight.shape, generator=generator))
+                module.weight.mul_((2.0 / fan_in) ** 0.5)
+            elif isinstance(module, nn.BatchNorm2d):
+                n = module.num_features
+                module.weight.copy_(0.5 + torch.rand(n, generator=generator))
+                module.bias.copy_(0.2 * torch.randn(n, generator=generator))
+                module.reset_running_stats()
+                module.momentum = None  # cumulative average: one pass sets the statistics
+            elif isinstance(module, nn.Linear):
+                module.weight.copy_(0.05 * torch.randn(module.weight.shape, generator=generator))
+                module.bias.copy_(0.1 * torch.randn(module.bias.shape, generator=generator))
+        model.train()
+        model(torch.rand((8, 3, image_size, image_size), generator=generator) * 4 - 2)
+        for module in model.modules():
+            if isinstance(module, nn.BatchNorm2d):
+                module.momentum = 0.1
+    return model.eval()
