@@ -127,7 +127,6 @@ def run_command(config, device_model, setting, run_config):
 
 # ---------------------------------------------------------------- parsing
 
-_PREFIX = re.compile(r"^\s*(?:[A-Z]/?\w*\s*:\s*|(?:INFO|WARNING|WARN|ERROR|VERBOSE):\s*)")
 _NUMBER = r"[-+]?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?"
 _STAT = re.compile(rf"\bcount=(\d+)((?:\s+\w+={_NUMBER})*)")
 _TIMINGS = re.compile(
@@ -140,12 +139,8 @@ _MEMORY = re.compile(rf"(?:Memory footprint delta from the start of the tool|Pea
 _PEAK = re.compile(rf"Overall peak memory footprint \(MB\) via periodic monitoring: ({_NUMBER})")
 _PARTITIONS = re.compile(r"Replacing (\d+) out of (\d+) node\(s\) with delegate \((\w+)\) node, "
                          r"yielding (\d+) partitions")
-_ERROR = re.compile(r"^(?:ERROR:|E\s*/?\s*tflite\s*:)|Benchmarking failed|Failed to|not found|"
-                    r"Permission denied|inaccessible or not found|No such file")
-
-
-def _strip(line):
-    return _PREFIX.sub("", line.rstrip("\r\n"))
+_ERROR = re.compile(r"\bERROR\b|Benchmarking failed|Failed to|not found|No such file|Permission denied")
+_NAME = re.compile(r"^\[(.*)\](?::(\d+))?$")
 
 
 @dataclasses.dataclass
@@ -173,9 +168,8 @@ class DeviceRun:
 
 def _error_line(text):
     for line in text.splitlines():
-        clean = _strip(line).strip()
-        if clean and _ERROR.search(line):
-            return clean
+        if _ERROR.search(line):
+            return line.strip()
     return None
 
 
@@ -193,15 +187,13 @@ def _stat_fields(line):
 
 def _parse_table(lines, start):
     """Rows of the tab-separated table whose header (bracketed names) is at `start`."""
-    header = [c.strip().strip("[]").lower() for c in lines[start].split("\t") if c.strip()]
+    header = [c.strip()[1:-1].lower() for c in lines[start].split("\t") if re.fullmatch(r"\s*\[.*\]\s*", c)]
     rows = []
     for line in lines[start + 1:]:
         cells = [c.strip() for c in line.split("\t")]
-        while cells and not cells[0]:
-            cells.pop(0)
-        if len(cells) < len(header) or not line.strip():
+        if not line.strip() or len(cells) < len(header):
             break
-        rows.append(dict(zip(header, cells[-len(header):] if len(cells) > len(header) else cells)))
+        rows.append(dict(zip(header, cells[-len(header):])))
     return rows
 
 
@@ -229,8 +221,10 @@ def parse_op_profile(text):
     if not order:
         return None
     ops = []
-    for index, row in enumerate(order):
-        name = row.get("name", "").strip("[]")
+    for position, row in enumerate(order):
+        match = _NAME.match(row.get("name", ""))
+        name = match.group(1) if match else row.get("name", "")
+        index = int(match.group(2)) if match and match.group(2) else position
         ops.append(op_profile.OpTiming(index, row["node type"], name, _number(row["avg ms"])))
     profile = op_profile.summarize("benchmark_model --enable_op_profiling", ops)
     if summary:  # the tool's own per-type totals (it sums over all runs of a node)
@@ -254,8 +248,7 @@ def parse_benchmark_output(text):
     timings = None
     stats = []
     run = {}
-    for raw in text.splitlines():
-        line = _strip(raw)
+    for line in text.splitlines():
         if "Timings (microseconds)" in line or "Memory (bytes)" in line:
             continue  # the profiler's own summary lines look like stat lines
         if (m := _TIMINGS.search(line)) is not None:
