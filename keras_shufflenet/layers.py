@@ -150,11 +150,26 @@ class GroupedPointwiseConv2D(keras.layers.Layer):
         )
         self.built = True
 
-    def call(self, inputs):
-        outputs = ops.conv(inputs, self.kernel, strides=1, padding="valid")
+    def call(self, inputs, training=None):
+        if self.groups > 1 and training and keras.backend.backend() == "tensorflow":
+            outputs = self._split_conv(inputs)
+        else:
+            outputs = ops.conv(inputs, self.kernel, strides=1, padding="valid")
         if self.bias is not None:
             outputs = outputs + self.bias
         return outputs
+
+    def _split_conv(self, inputs):
+        # TensorFlow's CPU kernels for grouped convolution are several times slower
+        # than one ordinary 1x1 convolution per group (its backward pass above all),
+        # so training runs the groups separately. Same weights, same numbers; the
+        # exported graph (inference) keeps the single grouped CONV_2D.
+        input_groups = ops.split(inputs, self.groups, axis=-1)
+        kernel_groups = ops.split(self.kernel, self.groups, axis=-1)
+        return ops.concatenate(
+            [ops.conv(x, k, strides=1, padding="valid") for x, k in zip(input_groups, kernel_groups)],
+            axis=-1,
+        )
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape[:-1]) + (self.filters,)

@@ -89,3 +89,14 @@ def test_layers_round_trip_config(layer):
     clone = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(layer))
     assert type(clone) is type(layer)
     assert clone.get_config() == layer.get_config()
+
+
+def test_grouped_pointwise_training_formulation_matches_inference():
+    """Training runs one 1x1 conv per group on TF (faster); the numbers must not change."""
+    layer = GroupedPointwiseConv2D(12, groups=3)
+    x = np.random.default_rng(4).normal(size=(2, 7, 7, 24)).astype("float32")
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(layer(x, training=True)),
+        keras.ops.convert_to_numpy(layer(x, training=False)),
+        atol=1e-5,
+    )
