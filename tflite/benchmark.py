@@ -37,8 +37,9 @@ wrong shape, delegate that does not load) gets a one-line error; the others are
 still measured, and the exit status is 1.
 
 Without installing the package (e.g. on a Raspberry Pi with only
-`pip install numpy ai-edge-litert`, or `tflite-runtime`), copy `benchmark.py`,
-`benchmark_report.py`, `op_profile.py`, `adb.py` and `runtime.py` from the
+`pip install numpy ai-edge-litert`, or `tflite-runtime`), copy the
+`STANDALONE_FILES` (`benchmark.py`, `benchmark_results.py`,
+`benchmark_report.py`, `op_profile.py`, `adb.py`, `runtime.py`) from the
 repository's `tflite/` folder into one folder and run
 `python3 benchmark.py model.tflite ...`.
 """
@@ -71,6 +72,10 @@ __all__ = [
     "model_names", "parse_accuracy", "parse_settings",
 ]
 
+# The files to copy to a device that runs the tool without installing the package.
+STANDALONE_FILES = (
+    "benchmark.py", "benchmark_results.py", "benchmark_report.py", "op_profile.py", "adb.py", "runtime.py",
+)
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp")
 INPUT_SUFFIXES = IMAGE_SUFFIXES + (".npy",)
 
