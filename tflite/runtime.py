@@ -47,7 +47,7 @@ def load_delegate(library):
 
     try:
         # Checked first: LiteRT's own failure here also prints a traceback from a destructor.
-        ctypes.CDLL(library).tflite_plugin_create_delegate
+        _ = ctypes.CDLL(library).tflite_plugin_create_delegate
         module = sys.modules[load_interpreter_class().__module__]
         return module.load_delegate(library)
     except (OSError, ValueError, RuntimeError, AttributeError) as error:
