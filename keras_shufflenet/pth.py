@@ -141,7 +141,8 @@ class _RestrictedUnpickler(pickle.Unpickler):
                 f"Refusing to load {self._path!r}: its pickle asks for the global "
                 f"'{module}.{name}', which a PyTorch state dict never needs (it may be an "
                 f"attempt to run code). Allowed globals: {', '.join(ALLOWED_GLOBALS)}. "
-                "Nothing from the file was executed."
+                "Nothing from the file was executed. (For a whole pickled model, save its "
+                "model.state_dict() instead.)"
             ) from None
 
     def persistent_load(self, pid):
