@@ -1,0 +1,602 @@
+"""Keras model -> `.tflite`: float32, float16, dynamic-range or full-integer int8.
+
+    from keras_shufflenet.tflite.export import export_tflite
+    export_tflite(model, "model.tflite", mode="int8", representative_images=images,
+                  io_dtype="uint8", metadata=ClassifierMetadata(labels=names))
+
+or from the shell, calibrating on the evaluation pipeline of a data set:
+
+    python -m keras_shufflenet.tflite.export --model=run/model.keras --data=digits \\
+        --mode=int8 --io_dtype=uint8 --output=model_int8.tflite
+
+The graph is converted with TFLite builtin operators only (no Flex/TF Select
+ops; `model.export(format="litert")` would allow them) from a batch-1 copy of
+the model, so every shape is static: channel shuffles and splits lower to plain
+RESHAPE/TRANSPOSE/SPLIT with no SHAPE/STRIDED_SLICE/PACK left over.
+"""
+
+import contextlib
+import dataclasses
+import io
+import os
+import sys
+import tempfile
+import warnings
+
+import numpy as np
+from absl import logging
+
+from keras_shufflenet.tflite import boundary
+from keras_shufflenet.tflite import graph
+from keras_shufflenet.tflite import metadata as metadata_lib
+
+MODES = ("float32", "float16", "dynamic", "int8")
+IO_DTYPES = ("float32", "int8", "uint8")
+DEFAULT_NUM_CALIBRATION = 300
+CALIBRATION_LOG_EVERY = 100
+# Quantize/dequantize at the model's float boundary are expected in int8 graphs.
+BOUNDARY_OPS = ("QUANTIZE", "DEQUANTIZE")
+
+
+class ExportError(ValueError):
+    """The model cannot be exported as asked; the message says why in one line."""
+
+
+def _one_line(error):
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
+def check_output_path(path):
+    """Raises `ExportError` when `path` cannot be written as a file (checked before
+    the slow conversion). Missing parent folders are created."""
+    path = os.fspath(path)
+    if not path or os.path.isdir(path):
+        raise ExportError(f"output path {path!r} is a directory or empty; give a file path like model.tflite")
+    directory = os.path.dirname(os.path.abspath(path))
+    try:
+        os.makedirs(directory, exist_ok=True)
+        with tempfile.TemporaryFile(dir=directory):
+            pass
+    except OSError as error:
+        raise ExportError(f"cannot write {path}: {error.strerror or _one_line(error)}") from error
+
+
+def write_atomically(path, data):
+    """Writes `data` to `path` through a temporary file in the same folder and
+    `os.replace`: readers never see a half-written model, and a failure leaves
+    nothing behind."""
+    path = os.fspath(path)
+    directory = os.path.dirname(os.path.abspath(path))
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".tflite", dir=directory)
+    except OSError as error:
+        raise ExportError(f"cannot write {path}: {error.strerror or _one_line(error)}") from error
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException as error:
+        with contextlib.suppress(OSError):
+            os.remove(tmp)
+        if isinstance(error, OSError):
+            raise ExportError(f"cannot write {path}: {error.strerror or _one_line(error)}") from error
+        raise
+
+
+# ---------------------------------------------------------------------------- models
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelSpec:
+    """The architecture to rebuild when loading a weights-only file.
+
+    Attributes:
+        family: "v2" (ShuffleNetV2) or "v1" (ShuffleNetV1).
+        width: width multiplier.
+        groups: ShuffleNetV1 groups.
+        image_size: input height and width.
+        classes: output classes.
+        small_inputs: stride-1 stem without max pool (CIFAR-sized inputs).
+        include_preprocessing: the model normalizes raw [0, 255] pixels itself.
+        classifier_activation: "softmax" or None (logits).
+    """
+
+    family: str = "v2"
+    width: float = 1.0
+    groups: int = 3
+    image_size: int = 224
+    classes: int = 1000
+    small_inputs: bool = False
+    include_preprocessing: bool = True
+    classifier_activation: str = "softmax"
+
+    def build(self, weights=None):
+        import keras_shufflenet
+
+        if self.family not in ("v1", "v2"):
+            raise ValueError(f"ModelSpec.family must be 'v1' or 'v2'; got {self.family!r}")
+        kwargs = dict(
+            input_shape=(self.image_size, self.image_size, 3),
+            classes=self.classes,
+            small_inputs=self.small_inputs,
+            include_preprocessing=self.include_preprocessing,
+            classifier_activation=self.classifier_activation,
+            weights=weights,
+        )
+        if self.family == "v1":
+            return keras_shufflenet.ShuffleNetV1(self.width, groups=self.groups, **kwargs)
+        return keras_shufflenet.ShuffleNetV2(self.width, **kwargs)
+
+
+def load_model(path, spec=None):
+    """Loads a model to export: a saved `.keras` model, or a weights file.
+
+    Args:
+        path: a `.keras` file (architecture and weights), or a `.weights.h5`
+            / torchvision `.pth` weights file.
+        spec: for weights files, the `ModelSpec` of the architecture they fit.
+
+    Returns:
+        A `keras.Model`.
+    """
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise ValueError(f"model file {path!r} does not exist")
+    if path.endswith(".keras"):
+        import keras
+
+        import keras_shufflenet.layers  # noqa: F401  (registers the custom layers)
+
+        try:
+            return keras.saving.load_model(path)
+        except (ValueError, OSError, TypeError) as error:
+            raise ValueError(f"cannot load {path} as a Keras model: {_one_line(error)}") from error
+    if path.endswith((".weights.h5", ".h5", ".pth", ".pt")):
+        if spec is None:
+            raise ValueError(
+                f"{path} holds weights only: give the architecture as a ModelSpec "
+                "(family, width, image_size, classes, ...)"
+            )
+        return spec.build(weights=path)
+    raise ValueError(f"{path}: expected a .keras model or a .weights.h5/.pth weights file")
+
+
+def _first_layer(model):
+    """The first layer applied to the model's input, looking inside nested models."""
+    import keras
+
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.InputLayer):
+            continue
+        if isinstance(layer, keras.Model) and layer.layers:
+            return _first_layer(layer)
+        return layer
+    return None
+
+
+def takes_raw_pixels(model):
+    """Whether `model` takes raw [0, 255] pixels: its first layer normalizes or
+    rescales (models built with `include_preprocessing=True`)."""
+    import keras
+
+    return isinstance(_first_layer(model), (keras.layers.Normalization, keras.layers.Rescaling))
+
+
+def _is_softmax(activation):
+    return getattr(activation, "__name__", None) == "softmax"
+
+
+def final_softmax(model):
+    """The model's last layer when it ends in a softmax over the last axis, else None."""
+    import keras
+
+    layer = model.layers[-1] if model.layers else None
+    if isinstance(layer, keras.layers.Softmax) and layer.axis in (-1, [-1], (-1,)):
+        return layer
+    if isinstance(layer, (keras.layers.Activation, keras.layers.Dense)) and _is_softmax(layer.activation):
+        return layer
+    return None
+
+
+def outputs_probabilities(model):
+    """Whether the model's output is a softmax over classes."""
+    return final_softmax(model) is not None
+
+
+def split_softmax(model):
+    """`(logits_model, True)` for a model ending in a softmax, else `(model, False)`.
+
+    The logits model shares the weights; a final `Dense(activation="softmax")`
+    becomes a linear `Dense` with the same kernel and bias.
+    """
+    import keras
+
+    layer = final_softmax(model)
+    if layer is None:
+        return model, False
+    if isinstance(layer, keras.layers.Dense):
+        config = {**layer.get_config(), "activation": None, "name": f"{layer.name}_logits"}
+        head = keras.layers.Dense.from_config(config)
+        logits = head(layer.input)
+        head.set_weights(layer.get_weights())
+    else:
+        logits = layer.input
+    return keras.Model(model.inputs, logits, name=model.name), True
+
+
+def input_normalization(model):
+    """The metadata normalization `(mean, std)` taking [0, 255] pixels to `model`'s input.
+
+    Models that normalize inside take pixels as they are (mean 0, std 1);
+    others take `keras_shufflenet.preprocess_input`'s ImageNet normalization.
+    """
+    if takes_raw_pixels(model):
+        return (0.0,), (1.0,)
+    from keras_shufflenet import preprocessing
+
+    return preprocessing.PIXEL_MEAN, preprocessing.PIXEL_STD
+
+
+def static_input_shape(model):
+    """`(H, W, C)` of the model's single image input; raises if not fully known."""
+    if len(model.inputs) != 1:
+        raise ExportError(f"export takes single-input models; {model.name} has {len(model.inputs)} inputs")
+    shape = tuple(model.inputs[0].shape[1:])
+    if len(shape) != 3 or any(d is None for d in shape):
+        raise ExportError(
+            f"model input shape {tuple(model.inputs[0].shape)} is not a fixed image size; build the "
+            "model with input_shape=(height, width, 3) so the exported graph has static shapes"
+        )
+    return tuple(int(d) for d in shape)
+
+
+def batch_one(model, input_shape):
+    """The model called on a batch-1 input: every shape in the graph is static."""
+    import keras
+
+    image = keras.Input(input_shape, batch_size=1, name="image")
+    outputs = model(image, training=False)
+    return keras.Model(image, outputs, name=model.name)
+
+
+# ---------------------------------------------------------------------- calibration
+
+
+def _items(images):
+    if isinstance(images, np.ndarray):
+        yield images
+        return
+    try:
+        iterator = iter(images)
+    except TypeError as error:
+        raise ExportError(
+            f"representative_images must be an array [N, H, W, C] or an iterable of images or "
+            f"batches; got {type(images).__name__}"
+        ) from error
+    for item in iterator:
+        if isinstance(item, tuple):  # (images, labels) from a labelled dataset
+            item = item[0]
+        yield item
+
+
+def calibration_images(images, input_shape, num_calibration=DEFAULT_NUM_CALIBRATION):
+    """Up to `num_calibration` float32 images `[N, H, W, C]` from `images`, checked.
+
+    `images` is an array `[N, H, W, C]`, or an iterable (a tf.data dataset, a
+    generator, a list) of images `[H, W, C]`, batches `[B, H, W, C]` or
+    `(batch, labels)` pairs, holding real numbers in the range the model's
+    float input takes. Raises `ExportError` (one line) for an empty set,
+    a shape that does not match `input_shape`, non-numeric or non-finite values.
+    """
+    if images is None:
+        raise ExportError(
+            "mode='int8' needs representative_images: real images (a few hundred) to calibrate "
+            "the activation ranges"
+        )
+    chunks, count = [], 0
+    for item in _items(images):
+        array = np.asarray(item)
+        if array.dtype.kind not in "fiu":
+            raise ExportError(
+                f"representative_images must hold real numbers (float or integer pixels); got dtype {array.dtype}"
+            )
+        if array.ndim == 3:
+            array = array[None]
+        if array.ndim != 4 or tuple(array.shape[1:]) != tuple(input_shape):
+            raise ExportError(
+                f"representative_images have shape {list(array.shape)} but the model takes images "
+                f"[{', '.join(map(str, input_shape))}] (give [N, {', '.join(map(str, input_shape))}])"
+            )
+        array = array[: num_calibration - count].astype(np.float32)
+        chunks.append(array)
+        count += len(array)
+        if count >= num_calibration:
+            break
+    if count == 0:
+        raise ExportError("representative_images is empty; int8 calibration needs at least one image")
+    calibration = np.concatenate(chunks)
+    if not np.isfinite(calibration).all():
+        raise ExportError("representative_images contain NaN or infinite values")
+    return calibration
+
+
+def _check_pixel_range(calibration, model):
+    if takes_raw_pixels(model) and calibration.max() <= 1.0 and calibration.min() >= -1.0:
+        raise ExportError(
+            f"representative_images lie in [{calibration.min():.3g}, {calibration.max():.3g}] but the model "
+            "takes raw pixels in [0, 255] (it normalizes itself); pass the images unscaled"
+        )
+
+
+# ----------------------------------------------------------------------- conversion
+
+
+def _float_compute_ops(summary):
+    """Ops of a full-integer graph that still compute in float, by name (boundary
+    QUANTIZE/DEQUANTIZE on the model's own float input/output excepted)."""
+    float_io = {t.name for t in summary.inputs + summary.outputs if t.dtype == "float32"}
+    names = []
+    for op in summary.ops:
+        tensors = [summary.tensors[i] for i in op.inputs + op.outputs if i >= 0]
+        floats = [t for t in tensors if t.dtype in ("float32", "float16")]
+        if not floats:
+            continue
+        if op.name in BOUNDARY_OPS and all(t.name in float_io for t in floats):
+            continue
+        if op.name not in BOUNDARY_OPS and op.name not in names:
+            names.append(op.name)
+    return names
+
+
+def _converter_error(error, mode):
+    text = str(error)
+    for marker in ("TF Select ops:", "Custom ops:", "Flex ops:"):
+        if marker in text:
+            ops = text.split(marker, 1)[1].strip().splitlines()[0].strip()
+            return ExportError(
+                f"mode={mode!r}: the model uses ops that are not TFLite builtins ({ops}); "
+                "replace the layers that use them (only builtin ops are exported)"
+            )
+    return ExportError(f"mode={mode!r}: TFLite conversion failed: {_one_line(error)}")
+
+
+def convert(model, *, mode="int8", calibration=None):
+    """The `.tflite` bytes of a batch-1, static-shape `model` (see `export_tflite`),
+    with float input and output; "int8" graphs quantize inside."""
+    import tensorflow as tf
+
+    converter = tf.lite.TFLiteConverter.from_keras_model(model)
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
+    if mode == "float16":
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        converter.target_spec.supported_types = [tf.float16]
+    elif mode == "dynamic":
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    elif mode == "int8":
+        # Per-channel weights are the converter's default for (depthwise) convolutions.
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+
+        def representative_dataset():
+            for i, image in enumerate(calibration):
+                if i and i % CALIBRATION_LOG_EVERY == 0:
+                    logging.info("calibrating: %d/%d images", i, len(calibration))
+                yield [image[None]]
+
+        converter.representative_dataset = representative_dataset
+    try:
+        # Keras' SavedModel export prints its endpoints; the quantizer warns that
+        # quantized inputs come without statistics (they are calibrated).
+        with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Statistics for quantized inputs")
+            return converter.convert()
+    except Exception as error:  # the converter raises several private error types
+        raise _converter_error(error, mode) from error
+
+
+def export_tflite(
+    model,
+    path,
+    *,
+    mode="int8",
+    representative_images=None,
+    num_calibration=DEFAULT_NUM_CALIBRATION,
+    io_dtype="float32",
+    gpu_friendly=False,
+    metadata=None,
+):
+    """Converts a Keras image classifier to a `.tflite` file for phones.
+
+    Args:
+        model: a `keras.Model` with one image input of fixed size (build it with
+            `input_shape=(H, W, 3)`).
+        path: the `.tflite` file to write (atomically; parent folders are
+            created; nothing is left behind on failure).
+        mode: "float32"; "float16" (float16 weights, float compute);
+            "dynamic" (int8 weights, float activations); or "int8" (full
+            integer: int8 weights, per channel for convolutions, and int8
+            activations calibrated on `representative_images`).
+        representative_images: for "int8", real images in the value range the
+            model's float input takes (raw [0, 255] pixels for models built
+            with `include_preprocessing=True`): an array `[N, H, W, C]`, or an
+            iterable of images, batches or `(batch, labels)` pairs (e.g. the
+            evaluation dataset of `keras_shufflenet.pipelines.data`).
+        num_calibration: how many of them to calibrate on.
+        io_dtype: the input/output type of an "int8" model: "float32"
+            (quantize inside); "uint8" (camera pixels as they come: needs a
+            model that normalizes itself, and the input is the pixel value
+            itself); or "int8" (for such models, pixel - 128). Softmax outputs
+            are quantized with scale 1/256. Other modes take "float32" only.
+            Either way the whole int8 graph runs in one XNNPACK partition
+            (see `keras_shufflenet.tflite.boundary`).
+        gpu_friendly: guarantee that the graph suits the TFLite GPU delegate:
+            no tensor above rank 4 (the GPU delegate rejects the 5-D reshape and
+            transpose of a textbook channel shuffle). keras_shufflenet's layers
+            already lower to rank 4, so for its models the graph is the default
+            one; a model that would break the guarantee is refused.
+        metadata: a `keras_shufflenet.tflite.metadata.ClassifierMetadata`
+            (labels, name, author, ...) to embed as Android model metadata; the
+            input normalization written with it follows the model and
+            `io_dtype` (mean 0, std 1 for models that normalize themselves).
+
+    Returns:
+        `path`.
+
+    Raises:
+        ExportError (a ValueError) with a one-line reason: bad arguments, an
+        unwritable path, representative images that do not fit the model, ops
+        that are not TFLite builtins or have no int8 kernel, a graph that
+        breaks `gpu_friendly`.
+    """
+    if mode not in MODES:
+        raise ExportError(f"mode must be one of {MODES}; got {mode!r}")
+    if io_dtype not in IO_DTYPES:
+        raise ExportError(f"io_dtype must be one of {IO_DTYPES}; got {io_dtype!r}")
+    if mode != "int8" and io_dtype != "float32":
+        raise ExportError(f"io_dtype={io_dtype!r} needs mode='int8'; mode={mode!r} models take float32")
+    if not isinstance(num_calibration, int) or isinstance(num_calibration, bool) or num_calibration < 1:
+        raise ExportError(f"num_calibration must be a positive integer; got {num_calibration!r}")
+    if metadata is not None and not isinstance(metadata, metadata_lib.ClassifierMetadata):
+        raise ExportError(f"metadata must be a ClassifierMetadata or None; got {type(metadata).__name__}")
+    raw_pixels = takes_raw_pixels(model)
+    if io_dtype == "uint8" and not raw_pixels:
+        raise ExportError(
+            "io_dtype='uint8' feeds camera pixels as they are, so the model must take raw [0, 255] pixels: "
+            "build it with include_preprocessing=True, or export with io_dtype='int8' or 'float32'"
+        )
+    check_output_path(path)
+    input_shape = static_input_shape(model)
+
+    calibration = None
+    if mode == "int8":
+        calibration = calibration_images(representative_images, input_shape, num_calibration)
+        _check_pixel_range(calibration, model)
+        logging.info("int8: calibrating on %d images", len(calibration))
+
+    if mode == "int8":
+        data = _convert_int8(model, input_shape, calibration, io_dtype, raw_pixels)
+    else:
+        data = convert(batch_one(model, input_shape), mode=mode)
+    summary = graph.summarize(data)
+    if gpu_friendly:
+        problems = graph.graph_problems(summary, max_rank=graph.GPU_MAX_RANK)
+        if problems:
+            raise ExportError(f"gpu_friendly: {problems[0]}" + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""))
+    if metadata is not None:
+        mean, std = input_normalization(model)
+        data = metadata_lib.populate(
+            data, metadata, mean=mean, std=std, probabilities=outputs_probabilities(model)
+        )
+    write_atomically(path, data)
+    logging.info("wrote %s (%s, %.1f kB)", path, mode, len(data) / 1e3)
+    return path
+
+
+def _convert_int8(model, input_shape, calibration, io_dtype, raw_pixels):
+    """Full-integer conversion; see `boundary` for why the softmax and the
+    uint8/int8 input and output are added after the converter."""
+    body, softmax = split_softmax(model)
+    data = convert(batch_one(body, input_shape), mode="int8", calibration=calibration)
+    float_ops = _float_compute_ops(graph.summarize(data))
+    if float_ops:
+        raise ExportError(
+            f"mode='int8': op(s) {', '.join(float_ops)} have no int8 kernel and would run in float "
+            "between DEQUANTIZE/QUANTIZE; replace those layers or export with mode='dynamic' or 'float16'"
+        )
+    pixels = (1.0, boundary.ZERO_POINT_SHIFT[io_dtype]) if raw_pixels and io_dtype != "float32" else None
+    return boundary.finish_integer_graph(data, io_dtype=io_dtype, softmax=softmax, input_quantization=pixels)
+
+
+# -------------------------------------------------------------------------- program
+
+
+def _define_flags():
+    from absl import flags
+
+    flags.DEFINE_string("model", None, "A .keras model, or a .weights.h5/.pth file with --family etc.")
+    flags.DEFINE_string("output", None, "The .tflite file to write.")
+    flags.DEFINE_enum("mode", "int8", MODES, "Conversion mode.")
+    flags.DEFINE_enum("io_dtype", "float32", IO_DTYPES, "Input/output type of int8 models.")
+    flags.DEFINE_string("data", "digits", "Calibration data and labels: 'digits', 'tfds:<name>' or an image folder.")
+    flags.DEFINE_string("split", "train", "Split to calibrate on.")
+    flags.DEFINE_string("data_dir", None, "tensorflow-datasets data folder.")
+    flags.DEFINE_integer("num_calibration", DEFAULT_NUM_CALIBRATION, "Calibration images.")
+    flags.DEFINE_bool("gpu_friendly", False, "Refuse graphs the GPU delegate cannot take (rank > 4).")
+    flags.DEFINE_bool("metadata", True, "Embed Android metadata (labels from --data).")
+    flags.DEFINE_string("name", None, "Model name in the metadata (default: the Keras model's name).")
+    flags.DEFINE_string("description", metadata_lib.DEFAULT_DESCRIPTION, "Metadata description.")
+    flags.DEFINE_string("version", "1", "Metadata version.")
+    flags.DEFINE_string("author", "", "Metadata author.")
+    flags.DEFINE_string("license", "", "Metadata licence.")
+    flags.DEFINE_enum("family", "v2", ["v1", "v2"], "Architecture of a weights file.")
+    flags.DEFINE_float("width", 1.0, "Width multiplier of a weights file's architecture.")
+    flags.DEFINE_integer("groups", 3, "ShuffleNetV1 groups of a weights file's architecture.")
+    flags.DEFINE_integer("image_size", 224, "Input size of a weights file's architecture.")
+    flags.DEFINE_integer("classes", 1000, "Classes of a weights file's architecture.")
+    flags.DEFINE_bool("small_inputs", False, "Stride-1 stem (CIFAR-sized inputs) for a weights file.")
+    flags.mark_flags_as_required(["model", "output"])
+
+
+def calibration_dataset(data, *, split, image_size, num_calibration, data_dir=None):
+    """Evaluation-preprocessed images of `data` for calibration, and the `DatasetInfo`."""
+    from keras_shufflenet.pipelines.data import build_dataset
+
+    return build_dataset(
+        data, split, training=False, image_size=image_size, batch_size=32,
+        data_dir=data_dir, cache=False, limit=num_calibration,
+    )
+
+
+def main(argv):
+    from absl import flags
+
+    del argv
+    logging.set_verbosity(logging.INFO)
+    try:
+        path = _export_from_flags(flags.FLAGS)
+    except ValueError as error:  # ExportError included: one line, no traceback
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    print(graph.describe(path))
+    return 0
+
+
+def _export_from_flags(FLAGS):
+    spec = ModelSpec(
+        family=FLAGS.family, width=FLAGS.width, groups=FLAGS.groups, image_size=FLAGS.image_size,
+        classes=FLAGS.classes, small_inputs=FLAGS.small_inputs,
+    )
+    model = load_model(FLAGS.model, spec)
+    height, width, _ = static_input_shape(model)
+    if height != width:
+        raise ExportError(f"the data pipeline makes square images; the model takes {height}x{width}")
+    dataset = info = None
+    if FLAGS.mode == "int8" or FLAGS.metadata:
+        dataset, info = calibration_dataset(
+            FLAGS.data, split=FLAGS.split, image_size=height,
+            num_calibration=FLAGS.num_calibration, data_dir=FLAGS.data_dir,
+        )
+    info_md = None
+    if FLAGS.metadata:
+        info_md = metadata_lib.ClassifierMetadata(
+            labels=tuple(info.class_names), name=FLAGS.name or model.name,
+            description=FLAGS.description, version=FLAGS.version, author=FLAGS.author,
+            license=FLAGS.license,
+        )
+    return export_tflite(
+        model, FLAGS.output, mode=FLAGS.mode, representative_images=dataset,
+        num_calibration=FLAGS.num_calibration, io_dtype=FLAGS.io_dtype,
+        gpu_friendly=FLAGS.gpu_friendly, metadata=info_md,
+    )
+
+
+def run():
+    from absl import app
+
+    _define_flags()
+    app.run(main)
+
+
+if __name__ == "__main__":
+    run()
