@@ -1,0 +1,305 @@
+"""Pretrained weights: torchvision state dicts proven equal to an independent
+PyTorch reference, `.weights.h5` loading, and `weights="imagenet"` downloaded
+from a local server (never the network)."""
+
+import copy
+import functools
+import hashlib
+import http.server
+import os
+import threading
+
+import keras
+import numpy as np
+import pytest
+
+import keras_shufflenet
+from keras_shufflenet import pretrained, torchvision_weights
+
+WIDTHS = (0.5, 1.0, 1.5, 2.0)
+# torchvision's trainable parameter counts (../shared/SPEC.md).
+TORCHVISION_PARAMS = {0.5: 1_366_792, 1.0: 2_278_604, 1.5: 3_503_624, 2.0: 7_393_996}
+IMAGE_SIZE = 64
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    """width -> (PyTorch reference model, its saved state dict path)."""
+    torch = pytest.importorskip("torch")
+    import torch_reference
+
+    directory = tmp_path_factory.mktemp("torchvision")
+    models = {}
+    for seed, width in enumerate(WIDTHS):
+        model = torch_reference.randomize(torch_reference.ShuffleNetV2(width), seed=seed)
+        path = directory / f"shufflenetv2_{width}.pth"
+        torch.save(model.state_dict(), path)
+        models[width] = (model, path)
+    return models
+
+
+def _images(seed=0, count=2):
+    return np.random.RandomState(seed).uniform(-2.0, 2.0, (count, IMAGE_SIZE, IMAGE_SIZE, 3))
+
+
+def _torch_outputs(model, images, dtype):
+    import torch
+
+    model = copy.deepcopy(model).to(dtype)
+    with torch.no_grad():
+        x = torch.from_numpy(images.transpose(0, 3, 1, 2)).to(dtype)
+        return model(x).numpy(), model.features(x).numpy().transpose(0, 2, 3, 1)
+
+
+@pytest.fixture
+def float64_keras():
+    floatx, policy = keras.config.floatx(), keras.config.dtype_policy().name
+    keras.config.set_floatx("float64")
+    keras.config.set_dtype_policy("float64")
+    yield
+    keras.config.set_floatx(floatx)
+    keras.config.set_dtype_policy(policy)
+
+
+def test_reference_has_torchvisions_parameter_counts(reference):
+    for width, (model, _) in reference.items():
+        assert sum(p.numel() for p in model.parameters()) == TORCHVISION_PARAMS[width]
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_converted_weights_equal_the_pytorch_reference(reference, width, float64_keras):
+    # In float64 on both sides, rounding drops out and any mapping mistake
+    # (a transposed kernel, swapped BatchNorm statistics) shows as O(1).
+    torch = pytest.importorskip("torch")
+    model, path = reference[width]
+    images = _images()
+    logits, features = _torch_outputs(model, images, dtype=torch.float64)
+
+    classifier = keras_shufflenet.ShuffleNetV2(width, weights=str(path), classifier_activation=None)
+    got_logits = np.asarray(classifier(images))
+    assert np.abs(got_logits - logits).max() <= 1e-4
+    np.testing.assert_array_equal(
+        np.argsort(-got_logits, axis=1)[:, :5], np.argsort(-logits, axis=1)[:, :5]
+    )
+
+    backbone = keras_shufflenet.ShuffleNetV2(width, weights=str(path), include_top=False)
+    got_features = np.asarray(backbone(images))
+    assert got_features.shape == features.shape == (2, IMAGE_SIZE // 32, IMAGE_SIZE // 32,
+                                                   model.conv5[0].out_channels)
+    assert np.abs(got_features - features).max() <= 1e-4
+
+
+def test_float32_model_agrees_with_reference_to_rounding(reference):
+    torch = pytest.importorskip("torch")
+    model, path = reference[1.0]
+    images = _images(seed=1, count=4).astype(np.float32)
+    logits, _ = _torch_outputs(model, images, dtype=torch.float32)
+    got = np.asarray(
+        keras_shufflenet.ShuffleNetV2(1.0, weights=str(path), classifier_activation=None)(images)
+    )
+    # float32 rounding over 50 layers: relative, not absolute, agreement.
+    assert np.abs(got - logits).max() <= 1e-4 * np.abs(logits).max()
+    np.testing.assert_array_equal(np.argsort(-got, axis=1)[:, :5], np.argsort(-logits, axis=1)[:, :5])
+
+
+def test_legacy_torch_save_format_loads_the_same(reference, tmp_path):
+    torch = pytest.importorskip("torch")
+    model, path = reference[0.5]
+    legacy = tmp_path / "legacy.pth"
+    torch.save(model.state_dict(), legacy, _use_new_zipfile_serialization=False)
+    a = keras_shufflenet.ShuffleNetV2(0.5, weights=str(path))
+    b = keras_shufflenet.ShuffleNetV2(0.5, weights=str(legacy))
+    for x, y in zip(a.weights, b.weights):
+        np.testing.assert_array_equal(x.numpy(), y.numpy())
+
+
+def test_state_dict_for_another_width_is_refused(reference):
+    _, path = reference[0.5]
+    with pytest.raises(ValueError, match=r"width 0\.5, but the model has width 1\.0"):
+        keras_shufflenet.ShuffleNetV2(1.0, weights=str(path))
+
+
+def test_class_count_mismatch_names_both_numbers(reference):
+    _, path = reference[0.5]
+    with pytest.raises(ValueError, match=r"1000-class head.*classes=10"):
+        keras_shufflenet.ShuffleNetV2(0.5, weights=str(path), classes=10)
+
+
+def test_state_dict_with_foreign_keys_is_refused(reference, tmp_path):
+    torch = pytest.importorskip("torch")
+    model, _ = reference[0.5]
+    state = dict(model.state_dict())
+    state["extra.weight"] = torch.zeros(3)
+    del state["stage3.1.branch2.4.running_var"]
+    torch.save(state, tmp_path / "odd.pth")
+    with pytest.raises(ValueError, match=r"missing 1 tensors.*running_var.*1 unexpected.*extra"):
+        keras_shufflenet.ShuffleNetV2(0.5, weights=str(tmp_path / "odd.pth"))
+
+
+def test_mapping_table_covers_every_weight_of_the_model_once():
+    model = keras_shufflenet.ShuffleNetV2(0.5)
+    rows = torchvision_weights.mapping()
+    keras_names = [keras_name for _, keras_name, _ in rows]
+    assert len(set(keras_names)) == len(keras_names)
+    with_weights = {layer.name for layer in model.layers if layer.weights}
+    assert set(keras_names) == with_weights
+    tensors = sum(len(torchvision_weights.TENSORS[kind]) for _, _, kind in rows)
+    assert tensors == len(model.weights)
+
+
+def test_conversion_layouts():
+    conv = np.arange(2 * 3 * 3 * 3, dtype=np.float32).reshape(2, 3, 3, 3)  # (out, in, kh, kw)
+    (kernel,) = torchvision_weights.convert_layer(torchvision_weights.CONV, [conv])
+    assert kernel.shape == (3, 3, 3, 2) and kernel[1, 2, 0, 1] == conv[1, 0, 1, 2]
+    depthwise = np.arange(4 * 9, dtype=np.float32).reshape(4, 1, 3, 3)
+    (kernel,) = torchvision_weights.convert_layer(torchvision_weights.DEPTHWISE, [depthwise])
+    assert kernel.shape == (3, 3, 4, 1) and kernel[2, 0, 3, 0] == depthwise[3, 0, 2, 0]
+    weight, bias = np.ones((10, 4)), np.arange(10.0)
+    kernel, out_bias = torchvision_weights.convert_layer(torchvision_weights.LINEAR, [weight, bias])
+    assert kernel.shape == (4, 10) and out_bias is bias
+
+
+# --- .weights.h5 files ---------------------------------------------------------
+@pytest.fixture(scope="module")
+def keras_weights_file(tmp_path_factory):
+    model = keras_shufflenet.ShuffleNetV2(0.5)
+    rng = np.random.RandomState(0)
+    for variable in model.weights:
+        variable.assign(rng.uniform(0.5, 1.5, variable.shape).astype("float32"))
+    path = tmp_path_factory.mktemp("h5") / "x0_5.weights.h5"
+    model.save_weights(path)
+    return path, {layer.name: [w.numpy() for w in layer.weights] for layer in model.layers}
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        dict(include_top=False, include_preprocessing=True),
+        dict(include_top=False, pooling="max"),
+        dict(small_inputs=True, input_shape=(32, 32, 3)),
+    ],
+    ids=["no-top-preprocessing", "no-top-max-pool", "small-inputs"],
+)
+def test_keras_weights_file_loads_into_variants(keras_weights_file, kwargs):
+    path, expected = keras_weights_file
+    model = keras_shufflenet.ShuffleNetV2(0.5, weights=str(path), **kwargs)
+    loaded = 0
+    for layer in model.layers:
+        if layer.weights:
+            for got, want in zip(layer.weights, expected[layer.name]):
+                np.testing.assert_array_equal(got.numpy(), want)
+            loaded += 1
+    has_head = any(layer.name == "fc" for layer in model.layers)
+    assert loaded == sum(1 for w in expected.values() if w) - (0 if has_head else 1)
+
+
+def test_keras_weights_file_class_mismatch_names_both_numbers(keras_weights_file):
+    path, _ = keras_weights_file
+    with pytest.raises(ValueError, match=r"has a 1000-class head, but the model was built with classes=7"):
+        keras_shufflenet.ShuffleNetV2(0.5, weights=str(path), classes=7)
+
+
+def test_keras_weights_file_of_another_width_names_the_layer(keras_weights_file):
+    path, _ = keras_weights_file
+    with pytest.raises(ValueError, match=r"does not fit layer 'stage2_unit0_branch\w+'.*another width"):
+        keras_shufflenet.ShuffleNetV2(1.0, weights=str(path))
+
+
+def test_unknown_weights_suffix_is_refused(tmp_path):
+    path = tmp_path / "weights.npz"
+    path.write_bytes(b"x")
+    with pytest.raises(ValueError, match=r"Unsupported weights file.*\.weights\.h5.*\.pth"):
+        keras_shufflenet.ShuffleNetV2(0.5, weights=str(path))
+
+
+def test_shufflenet_v1_has_no_imagenet_weights():
+    with pytest.raises(ValueError, match="ShuffleNetV1 has no weights='imagenet'"):
+        keras_shufflenet.ShuffleNetV1(1.0, groups=3, weights="imagenet")
+
+
+# --- weights="imagenet", served from 127.0.0.1 ----------------------------------
+class _Server:
+    """Serves a folder over HTTP on 127.0.0.1 and records the requested paths."""
+
+    def __init__(self, directory):
+        self.requests = []
+        requests = self.requests
+
+        class Handler(http.server.SimpleHTTPRequestHandler):
+            def log_message(self, *args):
+                requests.append(self.path)
+
+        handler = functools.partial(Handler, directory=str(directory))
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def imagenet_server(reference, tmp_path, monkeypatch):
+    """torchvision's x0.5 file layout served locally, named by its real sha256."""
+    _, path = reference[0.5]
+    served = tmp_path / "served"
+    served.mkdir()
+    data = path.read_bytes()
+    name = f"shufflenetv2_x0.5-{hashlib.sha256(data).hexdigest()[:10]}.pth"
+    (served / name).write_bytes(data)
+    server = _Server(served)
+    monkeypatch.setattr(pretrained, "BASE_URL", server.url)
+    monkeypatch.setitem(pretrained.TORCHVISION_FILES, 0.5, name)
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras_home"))
+    yield server, name
+    server.close()
+
+
+def test_imagenet_weights_download_verify_convert_then_cache_only(
+    imagenet_server, reference, tmp_path, monkeypatch
+):
+    server, name = imagenet_server
+    cache = tmp_path / "keras_home" / "models"
+    model = keras_shufflenet.ShuffleNetV2(0.5, weights="imagenet", classifier_activation=None)
+    assert server.requests == [f"/{name}"]
+    converted = cache / f"{name[:-4]}.keras{pretrained.CONVERSION_VERSION}.weights.h5"
+    assert sorted(os.listdir(cache)) == sorted([name, converted.name])
+
+    _, path = reference[0.5]
+    expected = torchvision_weights.convert_state_dict(
+        pretrained.pth.load_state_dict(path), torchvision_weights.mapping()
+    )
+    for layer_name, weights in expected.items():
+        for got, want in zip(model.get_layer(layer_name).get_weights(), weights):
+            np.testing.assert_array_equal(got, want)
+
+    # Later calls read the converted cache only: no request, no re-conversion.
+    def no_fetch(*args, **kwargs):
+        raise AssertionError("get_file called although the cache exists")
+
+    monkeypatch.setattr(keras.utils, "get_file", no_fetch)
+    monkeypatch.setattr(pretrained.pth, "load_state_dict", no_fetch)
+    mtime = converted.stat().st_mtime_ns
+    backbone = keras_shufflenet.ShuffleNetV2(0.5, weights="imagenet", include_top=False)
+    assert server.requests == [f"/{name}"]
+    assert converted.stat().st_mtime_ns == mtime
+    np.testing.assert_array_equal(backbone.get_layer("conv5_conv").kernel.numpy(), expected["conv5_conv"][0])
+
+
+def test_imagenet_download_with_wrong_hash_is_deleted_and_nothing_cached(
+    imagenet_server, tmp_path, monkeypatch
+):
+    server, name = imagenet_server
+    wrong = name.replace(name.split("-")[1][:10], "0123456789")
+    os.rename(tmp_path / "served" / name, tmp_path / "served" / wrong)
+    monkeypatch.setitem(pretrained.TORCHVISION_FILES, 0.5, wrong)
+    with pytest.raises(ValueError, match=r"does not start with 0123456789.*deleted and nothing was cached"):
+        keras_shufflenet.ShuffleNetV2(0.5, weights="imagenet")
+    assert server.requests == [f"/{wrong}"]
+    assert os.listdir(tmp_path / "keras_home" / "models") == []
+
+
+def test_imagenet_weights_for_unknown_width_are_refused():
+    with pytest.raises(ValueError, match=r"available widths: \[0\.5, 1\.0, 1\.5, 2\.0\]"):
+        pretrained.imagenet_weights_path(0.75)
