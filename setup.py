@@ -18,6 +18,7 @@ TRAINING = [
     "tensorflow-datasets>=4.9",
     "tensorflow-model-optimization>=0.8",
     "absl-py",
+    "tensorboard",  # Keras' TensorBoard callback (TensorFlow 2.21 no longer pulls it in)
     "scikit-learn",  # ships the offline default data set (handwritten digits)
     "matplotlib",
     "pillow",
