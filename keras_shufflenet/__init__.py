@@ -22,6 +22,9 @@ _EXPORTS = {
     "count_params": "keras_shufflenet.flops",
     "preprocess_input": "keras_shufflenet.preprocessing",
     "decode_predictions": "keras_shufflenet.preprocessing",
+    "feature_model": "keras_shufflenet.features",
+    "finetune_model": "keras_shufflenet.finetune",
+    "set_trainable_stages": "keras_shufflenet.finetune",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -6,6 +6,10 @@ with the ImageNet mean and standard deviation. Here the same is written for
 pixels in [0, 255]: `(x - 255 * MEAN) / (255 * STD)`.
 """
 
+import functools
+import importlib.resources
+import json
+
 import keras
 import numpy as np
 
@@ -39,5 +43,38 @@ def preprocess_input(x, data_format=None):
 
 
 def decode_predictions(preds, top=5):
-    """ImageNet class names for the top predictions, as `keras.applications` gives them."""
-    return keras.applications.imagenet_utils.decode_predictions(preds, top=top)
+    """ImageNet class names for the top predictions, as `keras.applications` gives them.
+
+    Works offline: the 1000-class index ships with the package
+    (`keras_shufflenet/data/imagenet_class_index.json`, the same WordNet ids
+    and short names, in the same order, as the file
+    `keras.applications.imagenet_utils.decode_predictions` downloads).
+
+    Args:
+        preds: scores of shape `(batch, 1000)` (numpy array or tensor),
+            e.g. the output of `ShuffleNetV2(weights="imagenet")`.
+        top: how many classes to return per image.
+
+    Returns:
+        One list per image of `top` tuples `(wordnet_id, class_name, score)`,
+        highest score first.
+    """
+    preds = np.asarray(keras.ops.convert_to_numpy(preds))
+    if preds.ndim != 2 or preds.shape[1] != 1000:
+        raise ValueError(
+            "decode_predictions expects ImageNet scores of shape (batch, 1000); "
+            f"got shape {preds.shape}."
+        )
+    if not isinstance(top, int) or not 1 <= top <= 1000:
+        raise ValueError(f"`top` must be an integer from 1 to 1000; got top={top!r}.")
+    index = _imagenet_class_index()
+    return [
+        [(*index[i], row[i]) for i in np.argsort(-row, kind="stable")[:top]] for row in preds
+    ]
+
+
+@functools.lru_cache(maxsize=1)
+def _imagenet_class_index():
+    text = importlib.resources.files("keras_shufflenet").joinpath("data/imagenet_class_index.json")
+    table = json.loads(text.read_text(encoding="utf-8"))
+    return [tuple(table[str(i)]) for i in range(len(table))]
