@@ -239,7 +239,7 @@ def test_images_are_fed_as_the_classifier_would(tmp_path, models):
 
 def test_single_op_models_reproduce_every_op(models):
     """Each one-op model cut out for the profile computes exactly what that op does in the graph."""
-    fb = op_profile._schema()
+    fb = op_profile.schema()
     for path in (models["float"], models["int8"]):
         full = Interpreter(
             model_path=path, experimental_preserve_all_tensors=True,
@@ -249,7 +249,7 @@ def test_single_op_models_reproduce_every_op(models):
         detail = full.get_input_details()[0]
         full.set_tensor(detail["index"], op_profile.random_value(detail, np.random.default_rng(2), (0, 255)))
         full.invoke()
-        model = op_profile._load_model(fb, path)
+        model = op_profile.read_model(fb, path)
         graph = model.subgraphs[0]
         assert len(graph.operators) >= 5
         for index, op in enumerate(graph.operators):
@@ -259,7 +259,7 @@ def test_single_op_models_reproduce_every_op(models):
                 experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES,
             )
             one.allocate_tensors()
-            feeds = [i for i in op.inputs if i >= 0 and not op_profile._is_constant(model, graph.tensors[i])]
+            feeds = [i for i in op.inputs if i >= 0 and not op_profile.is_constant(model, graph.tensors[i])]
             for detail, tensor in zip(one.get_input_details(), feeds):
                 one.set_tensor(detail["index"], full.get_tensor(tensor))
             one.invoke()

@@ -122,7 +122,8 @@ def count_partitions(interpreter):
         return None
 
 
-def _schema():
+def schema():
+    """The generated Python module of the TFLite flatbuffer schema (from ai-edge-litert)."""
     try:
         from ai_edge_litert import schema_py_generated
     except ImportError as error:
@@ -133,11 +134,14 @@ def _schema():
     return schema_py_generated
 
 
-def _builtin_names(fb):
+def builtin_names(fb):
+    """{builtin operator code: name} of the schema module `fb`."""
     return {v: k for k, v in vars(fb.BuiltinOperator).items() if not k.startswith("_")}
 
 
-def _op_type(fb, model, op, names):
+def op_type(fb, model, op, names=None):
+    """`CONV_2D`-style name of operator `op`; custom ops by their code."""
+    names = names or builtin_names(fb)
     code = model.operatorCodes[op.opcodeIndex]
     builtin = max(code.builtinCode, code.deprecatedBuiltinCode)
     if builtin == fb.BuiltinOperator.CUSTOM:
@@ -145,7 +149,8 @@ def _op_type(fb, model, op, names):
     return names.get(builtin, f"OP_{builtin}")
 
 
-def _pack(fb, model):
+def pack_model(fb, model):
+    """Serializes a `ModelT` back to `.tflite` bytes."""
     import flatbuffers
 
     builder = flatbuffers.Builder(1024)
@@ -153,7 +158,8 @@ def _pack(fb, model):
     return bytes(builder.Output())
 
 
-def _load_model(fb, path):
+def read_model(fb, path):
+    """The mutable `ModelT` of the `.tflite` file at `path`, all buffers read in."""
     with open(path, "rb") as f:
         data = f.read()
     model = fb.ModelT.InitFromObj(fb.Model.GetRootAs(data, 0))
@@ -164,7 +170,8 @@ def _load_model(fb, path):
     return model
 
 
-def _is_constant(model, tensor):
+def is_constant(model, tensor):
+    """Whether `tensor` (a `TensorT`) holds constant data (weights)."""
     data = model.buffers[tensor.buffer].data
     return data is not None and len(data) > 0
 
@@ -188,7 +195,7 @@ def single_op_model(fb, model, op_index, subgraph=0):
             return index
         if index not in remap:
             tensor = copy.copy(graph.tensors[index])
-            if _is_constant(model, tensor):
+            if is_constant(model, tensor):
                 out.buffers.append(model.buffers[tensor.buffer])
                 tensor.buffer = len(out.buffers) - 1
             else:
@@ -217,7 +224,7 @@ def single_op_model(fb, model, op_index, subgraph=0):
     new.outputs = list(cut.outputs)
     new.operators = [cut]
     out.subgraphs = [new]
-    return _pack(fb, out)
+    return pack_model(fb, out)
 
 
 def _tiny_add_model(fb):
@@ -241,7 +248,7 @@ def _tiny_add_model(fb):
     op.builtinOptions = fb.AddOptionsT()
     graph.inputs, graph.outputs, graph.operators = [0, 1], [2], [op]
     model.subgraphs = [graph]
-    return _pack(fb, model)
+    return pack_model(fb, model)
 
 
 def random_value(detail, rng, float_range=(0.0, 1.0)):
@@ -308,9 +315,9 @@ def profile_model(
     if runs < 1 or warmup < 0:
         raise ValueError(f"profile runs must be >= 1 and warmup >= 0; got runs={runs}, warmup={warmup}")
     runtime.check_tflite_file(path)
-    fb = _schema()
-    model = _load_model(fb, path)
-    names = _builtin_names(fb)
+    fb = schema()
+    model = read_model(fb, path)
+    names = builtin_names(fb)
     rng = np.random.default_rng(seed)
     use_delegate = bool(use_xnnpack or delegates)
     notes = []
@@ -324,7 +331,7 @@ def profile_model(
             max(runs, 50), warmup, rng,
         )
         for index, op in enumerate(graph.operators):
-            op_type = _op_type(fb, model, op, names)
+            kind = op_type(fb, model, op, names)
             name = graph.tensors[op.outputs[0]].name if len(op.outputs) else b""
             name = (name or b"").decode(errors="replace")
             try:
@@ -334,12 +341,12 @@ def profile_model(
                     warmup, rng,
                 )
                 ops.append(
-                    OpTiming(index, op_type, name, max(ms - overhead, 0.0),
+                    OpTiming(index, kind, name, max(ms - overhead, 0.0),
                              delegated=delegated if use_delegate else None)
                 )
             except Exception as error:  # an op that cannot run alone (e.g. control flow)
                 reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-                ops.append(OpTiming(index, op_type, name, 0.0, error=reason))
+                ops.append(OpTiming(index, kind, name, 0.0, error=reason))
             if progress:
                 progress(index + 1, len(graph.operators))
     failed = [op for op in ops if op.error]
