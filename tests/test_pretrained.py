@@ -303,3 +303,58 @@ def test_imagenet_download_with_wrong_hash_is_deleted_and_nothing_cached(
 def test_imagenet_weights_for_unknown_width_are_refused():
     with pytest.raises(ValueError, match=r"available widths: \[0\.5, 1\.0, 1\.5, 2\.0\]"):
         pretrained.imagenet_weights_path(0.75)
+
+
+# --- Preprocessing that matches the weights -----------------------------------
+def test_preprocess_input_is_torchvisions_normalization():
+    pixels = np.random.RandomState(0).randint(0, 256, (2, 5, 5, 3)).astype(np.uint8)
+    mean, std = np.array([0.485, 0.456, 0.406]), np.array([0.229, 0.224, 0.225])
+    expected = (pixels / 255.0 - mean) / std  # torchvision: ToTensor() then Normalize
+    got = keras_shufflenet.preprocess_input(pixels)
+    assert got.dtype == np.float32
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5)
+
+
+def test_include_preprocessing_takes_raw_pixels(reference):
+    _, path = reference[0.5]
+    pixels = np.random.RandomState(2).randint(0, 256, (2, IMAGE_SIZE, IMAGE_SIZE, 3)).astype("float32")
+    outside = keras_shufflenet.ShuffleNetV2(0.5, weights=str(path))
+    inside = keras_shufflenet.ShuffleNetV2(0.5, weights=str(path), include_preprocessing=True)
+    np.testing.assert_allclose(
+        inside(pixels), outside(keras_shufflenet.preprocess_input(pixels)), rtol=1e-5, atol=1e-6
+    )
+
+
+def test_decode_predictions_offline_in_keras_format(monkeypatch):
+    def no_download(*args, **kwargs):
+        raise AssertionError("decode_predictions tried to download")
+
+    monkeypatch.setattr(keras.utils, "get_file", no_download)
+    scores = np.full((2, 1000), 1e-4, dtype=np.float32)
+    scores[0, [207, 1, 999]] = [0.7, 0.2, 0.05]
+    scores[1, 517] = 0.9
+    decoded = keras_shufflenet.decode_predictions(scores, top=3)
+    assert [(wnid, name) for wnid, name, _ in decoded[0]] == [
+        ("n02099601", "golden_retriever"),
+        ("n01443537", "goldfish"),
+        ("n15075141", "toilet_tissue"),
+    ]
+    assert decoded[0][0][2] == pytest.approx(0.7)
+    assert decoded[1][0][:2] == ("n03126707", "crane")
+    assert len(decoded[1]) == 3
+
+
+def test_class_index_is_the_sorted_wordnet_ids_torchvision_trains_on():
+    from keras_shufflenet import preprocessing
+
+    index = preprocessing._imagenet_class_index()
+    wnids = [wnid for wnid, _ in index]
+    assert len(index) == 1000 and len(set(wnids)) == 1000
+    assert wnids == sorted(wnids)  # ImageFolder's class order: sorted folder names
+    assert index[0] == ("n01440764", "tench") and index[281] == ("n02123045", "tabby")
+
+
+@pytest.mark.parametrize("shape", [(1000,), (2, 10)])
+def test_decode_predictions_refuses_non_imagenet_scores(shape):
+    with pytest.raises(ValueError, match=r"shape \(batch, 1000\)"):
+        keras_shufflenet.decode_predictions(np.zeros(shape))
