@@ -29,11 +29,12 @@ from keras_shufflenet.pipelines import sources
 from keras_shufflenet.pipelines.augment import AugmentConfig
 
 AUTOTUNE = tf.data.AUTOTUNE
-# Decoded images are cached in memory when they take at most this share of the
+# Encoded images are held in memory when they take at most this share of the
 # memory available when the pipeline is built.
 CACHE_MEMORY_FRACTION = 0.25
-# Shuffle-buffer size for streams of encoded images (paths and cached images are shuffled whole).
-ENCODED_SHUFFLE_BUFFER = 8192
+# Streamed (not held in memory) tfds splits are shuffled within blocks of this many
+# examples; everything else is permuted whole every epoch.
+STREAM_SHUFFLE_BLOCK = 8192
 SKIPPED_NAMES_SHOWN = 10
 
 
@@ -212,73 +213,71 @@ def build_dataset(
         source, split, data_dir=data_dir, limit=limit, validation_fraction=validation_fraction
     )
     num_examples = listed.num_examples
-    counter = None if listed.payload == "pixels" else DecodeCounter(num_examples, listed.describe)
-    budget = CACHE_MEMORY_FRACTION * available_memory_bytes()
-    cached = bool(cache) and listed.decoded_bytes <= budget
-    logging.info(
-        "%s/%s: %d images in %d classes; decoded about %.1f MB, %s",
-        source, split, num_examples, len(listed.class_names), listed.decoded_bytes / 1e6,
-        "cached in memory" if cached else "not cached" + (
-            f" (over {budget / 1e6:.0f} MB)" if cache else ""
-        ),
-    )
-
-    examples = listed.dataset
-    if listed.payload == "path":
-        examples = examples.map(lambda i, path, y: (i, tf.io.read_file(path), y), num_parallel_calls=AUTOTUNE)
     encoded = listed.payload != "pixels"
-    if encoded and cached:
-        examples = examples.map(
-            counter.wrap(lambda i, data: augment_lib.decode(data)), num_parallel_calls=AUTOTUNE
-        ).ignore_errors()
-        encoded = False
+    counter = DecodeCounter(num_examples, listed.describe) if encoded else None
+    budget = CACHE_MEMORY_FRACTION * available_memory_bytes()
+    cached = encoded and bool(cache) and listed.memory_bytes <= budget
+    logging.info(
+        "%s/%s: %d images in %d classes, about %.1f MB%s",
+        source, split, num_examples, len(listed.class_names), listed.memory_bytes / 1e6,
+        ", held in memory" if cached else "",
+    )
     if cached:
-        examples = examples.cache()
+        table = InMemoryTable(*load_encoded(listed))
+    elif listed.stream is None:
+        table = InMemoryTable(listed.items, listed.labels)
+    else:
+        table = None
 
-    def transform(fn):
-        """Maps `fn(index, image_or_bytes)`, counting and skipping bad bytes."""
-        if not encoded:
-            return lambda ds: ds.map(
-                lambda i, x, y: (i, fn(i, x), y), num_parallel_calls=AUTOTUNE
+    def examples(epoch_seed=None):
+        """One pass of `(index, payload, label)`, permuted by `epoch_seed` if given."""
+        if table is None:  # a stream: shuffled within blocks
+            ds = listed.stream.enumerate().map(lambda i, ex: (i, ex[0], ex[1]))
+            return ds if epoch_seed is None else block_shuffle(ds, STREAM_SHUFFLE_BLOCK, epoch_seed)
+        indices = tf.data.Dataset.range(num_examples)
+        if epoch_seed is not None:
+            indices = indices.map(
+                lambda i: tf.random.experimental.index_shuffle(i, epoch_seed, num_examples - 1)
             )
-        return lambda ds: ds.map(counter.wrap(fn), num_parallel_calls=AUTOTUNE).ignore_errors()
+        read = listed.payload == "path" and not cached
+        return indices.map(lambda i: (i,) + table.lookup(i, read_files=read), num_parallel_calls=AUTOTUNE)
+
+    def transform(ds, fn):
+        """Maps `fn(index, pixels_or_bytes)`, counting and skipping undecodable bytes."""
+        if not encoded:
+            return ds.map(lambda i, x, y: (i, fn(i, x), y), num_parallel_calls=AUTOTUNE)
+        return ds.map(counter.wrap(fn), num_parallel_calls=AUTOTUNE).ignore_errors()
 
     def finish(ds):
         ds = ds.map(lambda i, x, y: (x, y))
         return ds.batch(batch_size, drop_remainder=drop_remainder, num_parallel_calls=AUTOTUNE)
 
     if training:
-        buffer = num_examples if listed.payload == "path" or not encoded else min(
-            num_examples, ENCODED_SHUFFLE_BUFFER
-        )
 
         def one_epoch(epoch_key):
             epoch_seed = tf.random.experimental.stateless_fold_in(
                 tf.constant([seed, 0], tf.int64), epoch_key
-            )
-            shuffle_seed = tf.random.stateless_uniform(
-                [], epoch_seed, minval=0, maxval=2**31 - 1, dtype=tf.int64
             )
 
             def train_fn(index, image):
                 image_seed = tf.random.experimental.stateless_fold_in(epoch_seed, index)
                 return augment_lib.train_transform(image, image_seed, augment, image_size, encoded)
 
-            ds = examples.shuffle(buffer, seed=shuffle_seed, reshuffle_each_iteration=True)
-            return transform(train_fn)(ds)
+            return transform(examples(epoch_seed), train_fn)
 
         if start_epoch is None:
             keys = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).take(1)
             dataset = finish(keys.flat_map(one_epoch))
         else:
+            # repeat().take(): skipped images are made up for, so every epoch has the same length.
             dataset = tf.data.Dataset.range(start_epoch, 2**62).flat_map(
                 lambda epoch: finish(one_epoch(epoch).repeat().take(num_examples))
             )
     else:
         dataset = finish(
             transform(
-                lambda i, x: augment_lib.eval_transform(x, augment, image_size, encoded)
-            )(examples)
+                examples(), lambda i, x: augment_lib.eval_transform(x, augment, image_size, encoded)
+            )
         )
     dataset = dataset.prefetch(AUTOTUNE)
     steps = num_examples // batch_size if drop_remainder else math.ceil(num_examples / batch_size)
@@ -295,3 +294,52 @@ def build_dataset(
         counter=counter,
     )
     return dataset, info
+
+
+class InMemoryTable:
+    """Random access to payloads (pixels, paths or encoded bytes) and labels by index.
+
+    Held in TensorFlow variables, so tf.data functions read them without
+    copying them into the dataset graph.
+    """
+
+    def __init__(self, items, labels):
+        with tf.init_scope():
+            self.items = tf.Variable(tf.constant(items), trainable=False, name="items")
+            self.labels = tf.Variable(tf.constant(labels, tf.int32), trainable=False, name="labels")
+
+    def lookup(self, index, read_files=False):
+        item = tf.gather(self.items, index)
+        if read_files:
+            item = tf.io.read_file(item)
+        return item, tf.gather(self.labels, index)
+
+
+def load_encoded(listed):
+    """All encoded images of `listed` (files read in parallel, or the stream) and their labels."""
+    if listed.stream is not None:
+        stream = listed.stream
+    else:
+        stream = tf.data.Dataset.from_tensor_slices((listed.items, listed.labels)).map(
+            lambda path, label: (tf.io.read_file(path), label), num_parallel_calls=AUTOTUNE
+        )
+    items, labels = [], []
+    for data, label in stream.batch(1024).prefetch(2).as_numpy_iterator():
+        items.extend(data)
+        labels.append(label)
+    if not items:
+        raise ValueError("The split has no examples.")
+    return np.array(items, dtype=object), np.concatenate(labels)
+
+
+def block_shuffle(ds, block_size, seed):
+    """Shuffles `(index, payload, label)` elements within consecutive blocks, statelessly."""
+
+    def permute(block_number, batch):
+        n = tf.shape(batch[0], out_type=tf.int64)[0]
+        order = tf.random.experimental.index_shuffle(
+            tf.range(n), tf.random.experimental.stateless_fold_in(seed, block_number), n - 1
+        )
+        return tuple(tf.gather(t, order) for t in batch)
+
+    return ds.batch(block_size).enumerate().map(permute).unbatch()

@@ -7,7 +7,6 @@ encoded image bytes, or uint8 pixels. Nothing here decodes images in bulk;
 """
 
 import dataclasses
-import io
 import os
 
 import numpy as np
@@ -29,23 +28,29 @@ SIZE_SAMPLES = 16
 
 @dataclasses.dataclass
 class ListedSplit:
-    """One split of a source, listed but not decoded.
+    """One split of a source, listed but not decoded, in a fixed order.
 
     Attributes:
-        dataset: yields `(index int64, payload, label int32)` in a fixed order.
-        payload: "path" (a file to read), "bytes" (an encoded image) or "pixels"
-            (uint8 `[H, W, 3]`).
-        num_examples: how many examples the dataset yields.
+        payload: "pixels" (uint8 `[H, W, 3]` arrays), "path" (image files) or
+            "bytes" (encoded images).
+        items: random-access payloads (an array of pixels, a list of paths),
+            or None when the split can only be streamed (`stream`).
+        labels: int32 labels of `items` (None with `stream`).
+        stream: tf.data.Dataset of `(bytes, label)` for streamed sources.
+        num_examples: number of examples.
         class_names: label names, index = label.
-        decoded_bytes: estimated memory of all decoded images (for caching).
+        memory_bytes: estimated memory to hold the split's encoded images
+            (or pixels) in memory.
         describe: index -> a name to report when that example cannot be decoded.
     """
 
-    dataset: tf.data.Dataset
     payload: str
+    items: object
+    labels: object
+    stream: object
     num_examples: int
     class_names: list
-    decoded_bytes: int
+    memory_bytes: int
     describe: object
 
 
@@ -92,13 +97,14 @@ def digits_arrays(split):
 def list_digits(split, limit=None):
     images, labels = digits_arrays(split)
     images, labels = _truncate(images, limit), _truncate(labels, limit)
-    indices = np.arange(len(labels), dtype=np.int64)
     return ListedSplit(
-        dataset=tf.data.Dataset.from_tensor_slices((indices, images, labels)),
         payload="pixels",
+        items=images,
+        labels=labels,
+        stream=None,
         num_examples=len(labels),
         class_names=[str(d) for d in range(10)],
-        decoded_bytes=int(images.nbytes),
+        memory_bytes=int(images.nbytes),
         describe=lambda i: f"digits/{split}#{i}",
     )
 
@@ -189,15 +195,15 @@ def list_folder(root, split, limit=None, validation_fraction=DEFAULT_VALIDATION_
     order = np.random.RandomState(LISTING_SEED).permutation(len(paths))
     paths = _truncate([paths[i] for i in order], limit)
     labels = _truncate([labels[i] for i in order], limit)
-    indices = np.arange(len(paths), dtype=np.int64)
+    sample = _sample(paths)
     return ListedSplit(
-        dataset=tf.data.Dataset.from_tensor_slices(
-            (indices, tf.constant(paths), np.asarray(labels, np.int32))
-        ),
         payload="path",
+        items=paths,
+        labels=np.asarray(labels, np.int32),
+        stream=None,
         num_examples=len(paths),
         class_names=class_names,
-        decoded_bytes=len(paths) * _mean_pixels([_read(p) for p in _sample(paths)]) * 3,
+        memory_bytes=int(len(paths) * np.mean([os.path.getsize(p) for p in sample])),
         describe=lambda i: paths[i],
     )
 
@@ -205,25 +211,6 @@ def list_folder(root, split, limit=None, validation_fraction=DEFAULT_VALIDATION_
 def _sample(items):
     step = max(1, len(items) // SIZE_SAMPLES)
     return items[::step][:SIZE_SAMPLES]
-
-
-def _read(path):
-    with open(path, "rb") as f:
-        return f.read()
-
-
-def _mean_pixels(encoded_images):
-    """Mean width x height of the readable images among `encoded_images` (headers only)."""
-    from PIL import Image
-
-    sizes = []
-    for data in encoded_images:
-        try:
-            with Image.open(io.BytesIO(data)) as image:
-                sizes.append(image.size[0] * image.size[1])
-        except Exception:  # an unreadable sample only leaves the estimate out
-            continue
-    return int(np.mean(sizes)) if sizes else 0
 
 
 def list_tfds(name, split, data_dir=None, limit=None):
@@ -266,15 +253,15 @@ def list_tfds(name, split, data_dir=None, limit=None):
         examples = examples.take(limit)
     examples = examples.map(lambda ex: (ex[image_key], tf.cast(ex[label_key], tf.int32)))
     num_examples = _count(examples, info, split, limit)
-    sample = [bytes(b) for b, _ in examples.take(SIZE_SAMPLES).as_numpy_iterator()]
+    sample = [len(b) for b, _ in examples.take(SIZE_SAMPLES).as_numpy_iterator()]
     return ListedSplit(
-        dataset=tf.data.Dataset.zip(
-            (tf.data.Dataset.range(num_examples), examples)
-        ).map(lambda i, ex: (i, ex[0], ex[1])),
         payload="bytes",
+        items=None,
+        labels=None,
+        stream=examples,
         num_examples=num_examples,
         class_names=list(label_feature.names),
-        decoded_bytes=num_examples * _mean_pixels(sample) * 3,
+        memory_bytes=int(num_examples * np.mean(sample)) if sample else 0,
         describe=lambda i: f"tfds:{name}/{split} example #{i}",
     )
 

@@ -89,6 +89,7 @@ def test_training_reshuffles_each_pass_and_repeats_with_the_seed():
 
 
 def test_start_epoch_gives_the_same_epochs_as_an_uninterrupted_stream():
+    tf.random.set_seed(0)  # a global seed of 0 once broke tensor-seeded shuffles
     kwargs = dict(training=True, image_size=16, batch_size=64, limit=150, drop_remainder=True)
     from_zero, info = build_dataset("digits", "train", start_epoch=0, **kwargs)
     from_two, _ = build_dataset("digits", "train", start_epoch=2, **kwargs)
