@@ -1,17 +1,18 @@
 """Pretrained weights: `weights="imagenet"` and weight files.
 
 `ShuffleNetV2(width, weights="imagenet")` uses torchvision's published
-ImageNet weights. The first call downloads torchvision's `.pth` file with
+ImageNet weights (and `ShuffleNetV1(1.0, groups=3, ...)` OpenMMLab
+mmpretrain's). The first call downloads the published `.pth` file with
 `keras.utils.get_file` into the Keras cache (`$KERAS_HOME/models`, by default
 `~/.keras/models`), checks that its sha256 starts with the hex digits in its
-name (torchvision's convention), converts it without PyTorch
-(`keras_shufflenet.pth`, `keras_shufflenet.torchvision_weights`) and caches
-the result as a Keras `.weights.h5` next to it. Later calls read only that
-file. A download whose hash does not match is deleted and refused, and
+name (the convention of both projects), converts it without PyTorch
+(`keras_shufflenet.pth`, `torchvision_weights`, `mmpretrain_weights`) and
+caches the result as a Keras `.weights.h5` next to it. Later calls read only
+that file. A download whose hash does not match is deleted and refused, and
 nothing is cached.
 
-torchvision's published accuracy (ImageNet val, resize 256, centre crop 224;
-their numbers, not measured here) is in `TORCHVISION_ACCURACY`.
+`PUBLISHED` lists the files with their publishers' ImageNet accuracy (their
+numbers, not measured here).
 
     import keras_shufflenet
     model = keras_shufflenet.ShuffleNetV2(1.0, weights="imagenet")
@@ -19,6 +20,7 @@ their numbers, not measured here) is in `TORCHVISION_ACCURACY`.
     model = keras_shufflenet.ShuffleNetV2(1.0, weights="my_torchvision_finetune.pth", classes=5)
 """
 
+import dataclasses
 import hashlib
 import os
 import re
@@ -28,22 +30,53 @@ import warnings
 import h5py
 import keras
 
-from keras_shufflenet import pth, torchvision_weights
+from keras_shufflenet import mmpretrain_weights, pth, torchvision_weights
 
-BASE_URL = "https://download.pytorch.org/models/"
-# width -> torchvision's file; the hex after the dash starts the file's sha256.
-TORCHVISION_FILES = {
-    0.5: "shufflenetv2_x0.5-f707e7126e.pth",
-    1.0: "shufflenetv2_x1-5666bf0f80.pth",
-    1.5: "shufflenetv2_x1_5-3c479a10.pth",
-    2.0: "shufflenetv2_x2_0-8be3c8ee.pth",
-}
-# width -> (top-1, top-5) on ImageNet val as torchvision publishes them.
-TORCHVISION_ACCURACY = {
-    0.5: (60.552, 81.746),
-    1.0: (69.362, 88.316),
-    1.5: (72.996, 91.086),
-    2.0: (76.230, 93.006),
+
+@dataclasses.dataclass(frozen=True)
+class PublishedWeights:
+    """One published ImageNet checkpoint and what its publisher reports for it.
+
+    Attributes:
+        url: where it is downloaded from; the file name ends in
+            `-<sha256 prefix>.pth`.
+        layout: `"torchvision"` (ShuffleNet V2) or `"mmpretrain"` (V1).
+        top1, top5: ImageNet validation accuracy (%) as published, with the
+            publisher's evaluation (resize 256, centre crop 224).
+    """
+
+    url: str
+    layout: str
+    top1: float
+    top5: float
+
+    @property
+    def name(self):
+        return self.url.rsplit("/", 1)[-1]
+
+
+TORCHVISION_URL = "https://download.pytorch.org/models/"
+MMPRETRAIN_URL = "https://download.openmmlab.com/mmclassification/v0/shufflenet_v1/"
+# (family, width, groups) -> checkpoint; groups is None for V2.
+PUBLISHED = {
+    ("v2", 0.5, None): PublishedWeights(
+        TORCHVISION_URL + "shufflenetv2_x0.5-f707e7126e.pth", "torchvision", 60.552, 81.746
+    ),
+    ("v2", 1.0, None): PublishedWeights(
+        TORCHVISION_URL + "shufflenetv2_x1-5666bf0f80.pth", "torchvision", 69.362, 88.316
+    ),
+    ("v2", 1.5, None): PublishedWeights(
+        TORCHVISION_URL + "shufflenetv2_x1_5-3c479a10.pth", "torchvision", 72.996, 91.086
+    ),
+    ("v2", 2.0, None): PublishedWeights(
+        TORCHVISION_URL + "shufflenetv2_x2_0-8be3c8ee.pth", "torchvision", 76.230, 93.006
+    ),
+    ("v1", 1.0, 3): PublishedWeights(
+        MMPRETRAIN_URL + "shufflenet_v1_batch1024_imagenet_20200804-5d6cec73.pth",
+        "mmpretrain",
+        68.13,
+        87.81,
+    ),
 }
 CACHE_SUBDIR = "models"
 # Part of the converted file's name: bump it when the conversion changes.
@@ -54,61 +87,59 @@ _HASH_IN_NAME = re.compile(r"-([a-f0-9]+)\.")
 
 
 def load_imagenet_weights(model, *, family, width, include_top):
-    """Loads torchvision's ImageNet weights into a ShuffleNet built with `width`.
+    """Loads the published ImageNet weights into a ShuffleNet model.
 
     Called by the builders for `weights="imagenet"`; downloads and converts on
     first use (see the module docstring). With `include_top=False` the head
-    is skipped.
+    is skipped. For ShuffleNetV1 the group count is read from the model.
 
     Raises:
-        ValueError: no ImageNet weights for this family or width, or the
-            downloaded file's hash does not match its name.
+        ValueError: no ImageNet weights for this family, width and groups,
+            or the downloaded file's hash does not match its name.
     """
     del include_top  # Read from the model: loading skips a head it lacks.
-    if family != "v2":
-        raise ValueError(
-            f"No ImageNet weights for ShuffleNet {family.upper()}: only ShuffleNetV2 (from "
-            "torchvision) has them. See docs/pretrained.md."
-        )
-    if width not in TORCHVISION_FILES:
-        raise ValueError(
-            f"No ImageNet weights for ShuffleNetV2 width {width}; available widths: "
-            f"{sorted(TORCHVISION_FILES)}."
-        )
-    return load_weights_file(model, imagenet_weights_path(width))
+    groups = _groups(model) if family == "v1" else None
+    return load_weights_file(model, imagenet_weights_path(family, width, groups))
 
 
-def imagenet_weights_path(width, cache_dir=None):
-    """The converted `.weights.h5` for `width`, downloading and converting once.
+def imagenet_weights_path(family, width, groups=None, cache_dir=None):
+    """The converted `.weights.h5` of a published checkpoint, downloading and
+    converting it on first use.
 
     Args:
-        width: 0.5, 1.0, 1.5 or 2.0.
+        family: "v2" or "v1".
+        width: the width multiplier (V2: 0.5, 1.0, 1.5, 2.0; V1: 1.0).
+        groups: V1's group count (3); None for V2.
         cache_dir: where the Keras cache is; defaults to `$KERAS_HOME` or
             `~/.keras` (as `keras.utils.get_file`). Files go to its `models/`.
 
     Returns:
-        The path of a weights file for `ShuffleNetV2(width)` (with its head).
+        The path of a weights file for the model with its head.
     """
-    if width not in TORCHVISION_FILES:
-        raise ValueError(
-            f"No ImageNet weights for ShuffleNetV2 width {width}; available widths: "
-            f"{sorted(TORCHVISION_FILES)}."
+    key = (family, float(width), groups)
+    if key not in PUBLISHED:
+        available = ", ".join(
+            f"ShuffleNet{f.upper()}({w}" + (f", groups={g})" if g else ")") for f, w, g in PUBLISHED
         )
+        raise ValueError(
+            f"No ImageNet weights for ShuffleNet{family.upper()} width {width}"
+            + (f", groups={groups}" if groups else "")
+            + f". Published ones: {available}."
+        )
+    published = PUBLISHED[key]
     cache_dir = _cache_dir(cache_dir)
-    name = TORCHVISION_FILES[width]
+    name = published.name
     converted = os.path.join(
         cache_dir, CACHE_SUBDIR, f"{name[: -len('.pth')]}.keras{CONVERSION_VERSION}{KERAS_SUFFIX}"
     )
     if os.path.exists(converted):
         return converted
     source = keras.utils.get_file(
-        name, BASE_URL + name, cache_subdir=CACHE_SUBDIR, cache_dir=cache_dir
+        name, published.url, cache_subdir=CACHE_SUBDIR, cache_dir=cache_dir
     )
     verify_hash_in_name(source)
-    model = _shufflenet_v2(width)
-    torchvision_weights.load_into(
-        model, pth.load_state_dict(source), source=f"The weights in {name!r}"
-    )
+    model = _reference_model(family, width, groups)
+    _load_state_dict(model, pth.load_state_dict(source), source=f"The weights in {name!r}")
     save_weights_atomic(model, converted)
     return converted
 
@@ -151,8 +182,9 @@ def load_weights_file(model, path):
     Args:
         model: a model from `ShuffleNetV2` or `ShuffleNetV1`.
         path: a Keras `.weights.h5` file (as `model.save_weights` writes),
-            or a torchvision-format ShuffleNetV2 state dict `.pth`/`.pt`
-            (read without PyTorch and without running code from it). With
+            or a PyTorch state dict `.pth`/`.pt` in torchvision's layout (for
+            ShuffleNetV2) or mmpretrain's (for ShuffleNetV1), read without
+            PyTorch and without running code from it. With
             `include_top=False` the file's head is skipped; its other layers
             must fit the model.
 
@@ -164,7 +196,7 @@ def load_weights_file(model, path):
     lower = path.lower()
     if lower.endswith(TORCH_SUFFIXES):
         state_dict = pth.load_state_dict(path)
-        return torchvision_weights.load_into(model, state_dict, source=f"The weights in {path!r}")
+        return _load_state_dict(model, state_dict, source=f"The weights in {path!r}")
     if lower.endswith(KERAS_SUFFIX):
         return _load_keras_weights(model, path)
     raise ValueError(
@@ -260,7 +292,23 @@ def _cache_dir(cache_dir=None):
     return base
 
 
-def _shufflenet_v2(width):
+def _load_state_dict(model, state_dict, source):
+    """torchvision's layout for ShuffleNetV2 models, mmpretrain's for V1."""
+    if any(layer.name == "stage2_unit0_gconv1" for layer in model.layers):
+        return mmpretrain_weights.load_into(model, state_dict, source=source)
+    return torchvision_weights.load_into(model, state_dict, source=source)
+
+
+def _groups(model):
+    return model.get_layer("stage2_unit1_gconv1").groups
+
+
+def _reference_model(family, width, groups):
+    """The model a converted file is saved from: the full classifier."""
+    if family == "v1":
+        from keras_shufflenet.shufflenet_v1 import ShuffleNetV1
+
+        return ShuffleNetV1(width, groups=groups, weights=None)
     from keras_shufflenet.shufflenet_v2 import ShuffleNetV2
 
     return ShuffleNetV2(width, weights=None)

@@ -120,8 +120,9 @@ def ShuffleNetV1(
         groups: groups of the pointwise convolutions, one of 1, 2, 3, 4, 8.
         include_top: whether to include the global pooling and the
             fully-connected classifier `fc`.
-        weights: `None` (random initialization) or the path to a
-            `.weights.h5` file.
+        weights: `None` (random initialization), `"imagenet"` (width 1.0,
+            groups 3 only: OpenMMLab mmpretrain's weights, converted), or
+            the path to a `.weights.h5` file or an mmpretrain-format `.pth`.
         input_tensor: optional Keras tensor to use as the model's input.
         input_shape: optional `(height, width, 3)`; any size from 32x32 up
             (8x8 with `small_inputs=True`), square or not.
@@ -154,10 +155,11 @@ def ShuffleNetV1(
         classifier_activation=classifier_activation,
         small_inputs=small_inputs,
     )
-    if weights == "imagenet":
+    if weights == "imagenet" and ((groups, width) != (3, 1.0) or not shuffle):
         raise ValueError(
-            "ShuffleNetV1 has no weights='imagenet': no stable public V1 checkpoint is "
-            "supported yet (see the README). Pass None or a weights file."
+            "ShuffleNetV1 has weights='imagenet' only for width=1.0, groups=3 (OpenMMLab "
+            f"mmpretrain's checkpoint, see docs/pretrained.md); got width={width}, "
+            f"groups={groups}, shuffle={shuffle}. Pass None or a weights file."
         )
     stem_channels, *channels_per_stage = stage_channels(groups, width)
 

@@ -3,6 +3,7 @@ PyTorch reference, `.weights.h5` loading, and `weights="imagenet"` downloaded
 from a local server (never the network)."""
 
 import copy
+import dataclasses
 import functools
 import hashlib
 import http.server
@@ -14,7 +15,7 @@ import numpy as np
 import pytest
 
 import keras_shufflenet
-from keras_shufflenet import pretrained, torchvision_weights
+from keras_shufflenet import mmpretrain_weights, pretrained, torchvision_weights
 
 WIDTHS = (0.5, 1.0, 1.5, 2.0)
 # torchvision's trainable parameter counts (../shared/SPEC.md).
@@ -212,11 +213,6 @@ def test_unknown_weights_suffix_is_refused(tmp_path):
         keras_shufflenet.ShuffleNetV2(0.5, weights=str(path))
 
 
-def test_shufflenet_v1_has_no_imagenet_weights():
-    with pytest.raises(ValueError, match="ShuffleNetV1 has no weights='imagenet'"):
-        keras_shufflenet.ShuffleNetV1(1.0, groups=3, weights="imagenet")
-
-
 # --- weights="imagenet", served from 127.0.0.1 ----------------------------------
 class _Server:
     """Serves a folder over HTTP on 127.0.0.1 and records the requested paths."""
@@ -249,11 +245,15 @@ def imagenet_server(reference, tmp_path, monkeypatch):
     name = f"shufflenetv2_x0.5-{hashlib.sha256(data).hexdigest()[:10]}.pth"
     (served / name).write_bytes(data)
     server = _Server(served)
-    monkeypatch.setattr(pretrained, "BASE_URL", server.url)
-    monkeypatch.setitem(pretrained.TORCHVISION_FILES, 0.5, name)
+    _serve_as(monkeypatch, ("v2", 0.5, None), server.url + name)
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras_home"))
     yield server, name
     server.close()
+
+
+def _serve_as(monkeypatch, key, url):
+    published = dataclasses.replace(pretrained.PUBLISHED[key], url=url)
+    monkeypatch.setitem(pretrained.PUBLISHED, key, published)
 
 
 def test_imagenet_weights_download_verify_convert_then_cache_only(
@@ -293,16 +293,26 @@ def test_imagenet_download_with_wrong_hash_is_deleted_and_nothing_cached(
     server, name = imagenet_server
     wrong = name.replace(name.split("-")[1][:10], "0123456789")
     os.rename(tmp_path / "served" / name, tmp_path / "served" / wrong)
-    monkeypatch.setitem(pretrained.TORCHVISION_FILES, 0.5, wrong)
+    _serve_as(monkeypatch, ("v2", 0.5, None), server.url + wrong)
     with pytest.raises(ValueError, match=r"does not start with 0123456789.*deleted and nothing was cached"):
         keras_shufflenet.ShuffleNetV2(0.5, weights="imagenet")
     assert server.requests == [f"/{wrong}"]
     assert os.listdir(tmp_path / "keras_home" / "models") == []
 
 
-def test_imagenet_weights_for_unknown_width_are_refused():
-    with pytest.raises(ValueError, match=r"available widths: \[0\.5, 1\.0, 1\.5, 2\.0\]"):
-        pretrained.imagenet_weights_path(0.75)
+def test_imagenet_weights_for_unpublished_variants_are_refused():
+    with pytest.raises(ValueError, match=r"No ImageNet weights for ShuffleNetV2 width 0.75\. "
+                                         r"Published ones: ShuffleNetV2\(0\.5\), .*"
+                                         r"ShuffleNetV1\(1\.0, groups=3\)"):
+        pretrained.imagenet_weights_path("v2", 0.75)
+    with pytest.raises(ValueError, match=r"ShuffleNetV1 width 1.0, groups=8"):
+        pretrained.imagenet_weights_path("v1", 1.0, groups=8)
+
+
+def test_published_table_names_carry_sha256_prefixes():
+    for published in pretrained.PUBLISHED.values():
+        assert pretrained._HASH_IN_NAME.search(published.name), published.name
+        assert published.url.startswith("https://")
 
 
 # --- Preprocessing that matches the weights -----------------------------------
@@ -358,3 +368,84 @@ def test_class_index_is_the_sorted_wordnet_ids_torchvision_trains_on():
 def test_decode_predictions_refuses_non_imagenet_scores(shape):
     with pytest.raises(ValueError, match=r"shape \(batch, 1000\)"):
         keras_shufflenet.decode_predictions(np.zeros(shape))
+
+
+# --- ShuffleNet V1 from mmpretrain's layout -------------------------------------
+@pytest.fixture(scope="module")
+def v1_reference(tmp_path_factory):
+    """An mmpretrain-layout V1 1.0x g3, saved as mmpretrain publishes: a legacy
+    torch.save of {"meta": ..., "state_dict": ...}."""
+    torch = pytest.importorskip("torch")
+    import torch_reference
+
+    model = torch_reference.randomize(torch_reference.MMPretrainShuffleNetV1(groups=3), seed=7)
+    path = tmp_path_factory.mktemp("mmpretrain") / "shufflenet_v1.pth"
+    checkpoint = {"meta": {"mmcls_version": "0.x", "CLASSES": ["tench", "goldfish"]},
+                  "state_dict": model.state_dict()}  # fmt: skip
+    torch.save(checkpoint, path, _use_new_zipfile_serialization=False)
+    return model, path
+
+
+def test_mmpretrain_v1_reference_has_its_published_parameter_count(v1_reference):
+    model, _ = v1_reference
+    # mmpretrain's metafile: 1.87M parameters for ShuffleNet V1 1.0x g3.
+    assert round(sum(p.numel() for p in model.parameters()) / 1e6, 2) == 1.87
+
+
+def test_mmpretrain_v1_weights_equal_the_pytorch_reference(v1_reference):
+    # mmpretrain shuffles after the depthwise conv, we before it: the converter
+    # permutes the depthwise weights; any other permutation is off by O(1).
+    # (float32: TensorFlow's float64 grouped convolutions are too slow for CI.)
+    torch = pytest.importorskip("torch")
+    model, path = v1_reference
+    images = _images(seed=3).astype(np.float32)
+    logits, features = _torch_outputs(model, images, dtype=torch.float32)
+    classifier = keras_shufflenet.ShuffleNetV1(
+        1.0, groups=3, weights=str(path), classifier_activation=None
+    )
+    got = np.asarray(classifier(images))
+    assert np.abs(got - logits).max() <= 1e-4 * np.abs(logits).max()
+    np.testing.assert_array_equal(np.argsort(-got, axis=1)[:, :5], np.argsort(-logits, axis=1)[:, :5])
+    backbone = keras_shufflenet.ShuffleNetV1(1.0, groups=3, weights=str(path), include_top=False)
+    got_features = np.asarray(backbone(images))
+    assert np.abs(got_features - features).max() <= 1e-4 * np.abs(features).max()
+
+
+def test_shuffle_permutation_is_the_channel_shuffle():
+    from keras_shufflenet.layers import ChannelShuffle
+
+    x = np.arange(12, dtype=np.float32).reshape(1, 1, 1, 12)
+    shuffled = np.asarray(ChannelShuffle(3)(x))[0, 0, 0]
+    np.testing.assert_array_equal(shuffled, x[0, 0, 0][mmpretrain_weights.shuffle_permutation(12, 3)])
+
+
+def test_mmpretrain_weights_for_other_groups_are_refused(v1_reference):
+    _, path = v1_reference
+    with pytest.raises(ValueError, match="do not fit layer"):
+        keras_shufflenet.ShuffleNetV1(1.0, groups=8, weights=str(path))
+
+
+def test_v1_imagenet_weights_come_from_mmpretrain(v1_reference, tmp_path, monkeypatch):
+    _, path = v1_reference
+    served = tmp_path / "served"
+    served.mkdir()
+    data = path.read_bytes()
+    name = f"shufflenet_v1_batch1024_imagenet_20200804-{hashlib.sha256(data).hexdigest()[:8]}.pth"
+    (served / name).write_bytes(data)
+    server = _Server(served)
+    try:
+        _serve_as(monkeypatch, ("v1", 1.0, 3), server.url + name)
+        monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras_home"))
+        model = keras_shufflenet.ShuffleNetV1(1.0, groups=3, include_top=False, weights="imagenet")
+    finally:
+        server.close()
+    assert server.requests == [f"/{name}"]
+    expected = keras_shufflenet.ShuffleNetV1(1.0, groups=3, weights=str(path), include_top=False)
+    for a, b in zip(model.weights, expected.weights):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+
+
+@pytest.mark.parametrize("kwargs", [dict(groups=8), dict(groups=3, shuffle=False)])
+def test_v1_imagenet_weights_exist_only_for_1x_g3(kwargs):
+    with pytest.raises(ValueError, match="only for width=1.0, groups=3"):
+        keras_shufflenet.ShuffleNetV1(1.0, weights="imagenet", **kwargs)

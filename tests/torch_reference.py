@@ -126,3 +126,91 @@ def randomize(model, seed=0, image_size=64):
             if isinstance(module, nn.BatchNorm2d):
                 module.momentum = 0.1
     return model.eval()
+
+
+# --- OpenMMLab mmpretrain's ShuffleNet V1 (state-dict keys as mmpretrain's) ----
+# Follows mmpretrain/models/backbones/shufflenet_v1.py: ConvModule = conv
+# (no bias) + bn (+ ReLU); the unit shuffles after the depthwise conv, and a
+# stride-2 unit applies its ReLU to the branch before the concat.
+V1_STAGE_CHANNELS = {1: (144, 288, 576), 2: (200, 400, 800), 3: (240, 480, 960),
+                     4: (272, 544, 1088), 8: (384, 768, 1536)}  # fmt: skip
+
+
+class ConvModule(nn.Module):
+    def __init__(self, inp, oup, kernel, stride=1, padding=0, groups=1, relu=True):
+        super().__init__()
+        self.conv = nn.Conv2d(inp, oup, kernel, stride, padding, groups=groups, bias=False)
+        self.bn = nn.BatchNorm2d(oup)
+        self.relu = relu
+
+    def forward(self, x):
+        x = self.bn(self.conv(x))
+        return torch.relu(x) if self.relu else x
+
+
+class ShuffleUnit(nn.Module):
+    def __init__(self, inp, oup, groups, first_block, concat):
+        super().__init__()
+        self.groups, self.concat = groups, concat
+        bottleneck = oup // 4
+        if concat:
+            oup -= inp
+            self.avgpool = nn.AvgPool2d(3, 2, 1)
+        self.g_conv_1x1_compress = ConvModule(inp, bottleneck, 1, groups=1 if first_block else groups)
+        self.depthwise_conv3x3_bn = ConvModule(
+            bottleneck, bottleneck, 3, 2 if concat else 1, 1, groups=bottleneck, relu=False
+        )
+        self.g_conv_1x1_expand = ConvModule(bottleneck, oup, 1, groups=groups, relu=False)
+
+    def forward(self, x):
+        out = self.depthwise_conv3x3_bn(self.g_conv_1x1_compress(x))
+        if self.groups > 1:
+            out = channel_shuffle(out, self.groups)
+        out = self.g_conv_1x1_expand(out)
+        if self.concat:
+            return torch.cat((self.avgpool(x), torch.relu(out)), 1)
+        return torch.relu(x + out)
+
+
+class ShuffleNetV1Backbone(nn.Module):
+    def __init__(self, groups=3):
+        super().__init__()
+        self.conv1 = ConvModule(3, 24, 3, 2, 1)
+        self.maxpool = nn.MaxPool2d(3, 2, 1)
+        self.layers = nn.ModuleList()
+        channels = 24
+        for index, (repeats, out) in enumerate(zip(STAGE_REPEATS, V1_STAGE_CHANNELS[groups])):
+            units = [
+                ShuffleUnit(channels if unit == 0 else out, out, groups, index == 0 and unit == 0,
+                            concat=unit == 0)
+                for unit in range(repeats)
+            ]  # fmt: skip
+            self.layers.append(nn.Sequential(*units))
+            channels = out
+
+    def forward(self, x):
+        x = self.maxpool(self.conv1(x))
+        for layer in self.layers:
+            x = layer(x)
+        return x
+
+
+class LinearClsHead(nn.Module):
+    def __init__(self, channels, num_classes):
+        super().__init__()
+        self.fc = nn.Linear(channels, num_classes)
+
+
+class MMPretrainShuffleNetV1(nn.Module):
+    """ImageClassifier(backbone=ShuffleNetV1 1.0x, neck=GlobalAveragePooling, head=LinearClsHead)."""
+
+    def __init__(self, groups=3, num_classes=1000):
+        super().__init__()
+        self.backbone = ShuffleNetV1Backbone(groups)
+        self.head = LinearClsHead(V1_STAGE_CHANNELS[groups][-1], num_classes)
+
+    def features(self, x):
+        return self.backbone(x)
+
+    def forward(self, x):
+        return self.head.fc(self.features(x).mean([2, 3]))
