@@ -235,25 +235,33 @@ class _Server:
         self.httpd.server_close()
 
 
-@pytest.fixture
-def imagenet_server(reference, tmp_path, monkeypatch):
-    """torchvision's x0.5 file layout served locally, named by its real sha256."""
-    _, path = reference[0.5]
+def _serve_published(key, path, stem, digits, tmp_path, monkeypatch):
+    """Serves `path` from 127.0.0.1 as `<stem>-<its sha256 prefix>.pth`, makes
+    `PUBLISHED[key]` point there and the Keras cache a fresh folder."""
     served = tmp_path / "served"
     served.mkdir()
     data = path.read_bytes()
-    name = f"shufflenetv2_x0.5-{hashlib.sha256(data).hexdigest()[:10]}.pth"
+    name = f"{stem}-{hashlib.sha256(data).hexdigest()[:digits]}.pth"
     (served / name).write_bytes(data)
     server = _Server(served)
-    _serve_as(monkeypatch, ("v2", 0.5, None), server.url + name)
+    _serve_as(monkeypatch, key, server.url + name)
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras_home"))
-    yield server, name
-    server.close()
+    return server, name
 
 
 def _serve_as(monkeypatch, key, url):
     published = dataclasses.replace(pretrained.PUBLISHED[key], url=url)
     monkeypatch.setitem(pretrained.PUBLISHED, key, published)
+
+
+@pytest.fixture
+def imagenet_server(reference, tmp_path, monkeypatch):
+    """torchvision's x0.5 file layout served locally, named by its real sha256."""
+    server, name = _serve_published(
+        ("v2", 0.5, None), reference[0.5][1], "shufflenetv2_x0.5", 10, tmp_path, monkeypatch
+    )
+    yield server, name
+    server.close()
 
 
 def test_imagenet_weights_download_verify_convert_then_cache_only(
@@ -427,15 +435,9 @@ def test_mmpretrain_weights_for_other_groups_are_refused(v1_reference):
 
 def test_v1_imagenet_weights_come_from_mmpretrain(v1_reference, tmp_path, monkeypatch):
     _, path = v1_reference
-    served = tmp_path / "served"
-    served.mkdir()
-    data = path.read_bytes()
-    name = f"shufflenet_v1_batch1024_imagenet_20200804-{hashlib.sha256(data).hexdigest()[:8]}.pth"
-    (served / name).write_bytes(data)
-    server = _Server(served)
+    stem = "shufflenet_v1_batch1024_imagenet_20200804"
+    server, name = _serve_published(("v1", 1.0, 3), path, stem, 8, tmp_path, monkeypatch)
     try:
-        _serve_as(monkeypatch, ("v1", 1.0, 3), server.url + name)
-        monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras_home"))
         model = keras_shufflenet.ShuffleNetV1(1.0, groups=3, include_top=False, weights="imagenet")
     finally:
         server.close()
