@@ -29,6 +29,7 @@ from absl import logging
 from keras_shufflenet.tflite import boundary
 from keras_shufflenet.tflite import graph
 from keras_shufflenet.tflite import metadata as metadata_lib
+from keras_shufflenet.tflite import rewrite
 
 MODES = ("float32", "float16", "dynamic", "int8")
 IO_DTYPES = ("float32", "int8", "uint8")
@@ -494,9 +495,12 @@ def export_tflite(
 
 
 def _convert_int8(model, input_shape, calibration, io_dtype, raw_pixels):
-    """Full-integer conversion; see `boundary` for why the softmax and the
-    uint8/int8 input and output are added after the converter."""
+    """Full-integer conversion; see `rewrite` and `boundary` for what is changed
+    around the converter so that XNNPACK runs the whole graph."""
     body, softmax = split_softmax(model)
+    body, changes = rewrite.xnnpack_int8_friendly(body)
+    for change in changes:
+        logging.info("int8 graph for XNNPACK: %s", change)
     data = convert(batch_one(body, input_shape), mode="int8", calibration=calibration)
     float_ops = _float_compute_ops(graph.summarize(data))
     if float_ops:
