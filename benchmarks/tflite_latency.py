@@ -221,12 +221,12 @@ def ablation_variant(path, out_path, kind):
     inside the whole graph, fusion and all, which isolated-op timing cannot show.
     Returns the number of ops removed.
     """
-    from keras_shufflenet.tflite import op_profile
+    from keras_shufflenet.tflite import graph as graph_lib
 
-    fb = op_profile.schema()
-    model = op_profile.read_model(fb, path)
+    fb = graph_lib.schema()
+    model = graph_lib.read_model(path)
     graph = model.subgraphs[0]
-    kinds = [op_profile.op_type(fb, model, op) for op in graph.operators]
+    kinds = [graph_lib.op_name(model, op) for op in graph.operators]
     producer = {t: i for i, op in enumerate(graph.operators) for t in op.outputs}
     consumers = {}
     for i, op in enumerate(graph.operators):
@@ -264,7 +264,7 @@ def ablation_variant(path, out_path, kind):
     graph.operators = [op for i, op in enumerate(graph.operators) if i not in drop]
     from keras_shufflenet.tflite.benchmark_report import atomic_write
 
-    atomic_write(out_path, op_profile.pack_model(fb, model))
+    atomic_write(out_path, graph_lib.pack_model(model))
     return len(drop)
 
 
@@ -397,32 +397,37 @@ def main(argv):
     print(peak_text)
     print("Measured: " + "; ".join(measured))
 
+    # Medians are what the targets are about; the ratio of best runs is printed beside
+    # them because on a shared machine it is the statistic least moved by other load.
     targets = []
     subject = {t: _get(results, f"{SUBJECT}_float32", t) for t in threads}
     subject_q = {t: _get(results, f"{SUBJECT}_int8", t) for t in threads}
     base = _get(results, f"{BASELINE}_float32", 1)
     if subject.get(1) and base:
-        ratio = subject[1].median_ms / base.median_ms
-        targets.append(f"{SUBJECT} float32 / {BASELINE} float32, 1 thread: {ratio:.2f} (target <= 0.40): "
-                       + ("MET" if ratio <= 0.40 else "NOT MET"))
+        ratio, best = subject[1].median_ms / base.median_ms, subject[1].min_ms / base.min_ms
+        targets.append(f"{SUBJECT} float32 / {BASELINE} float32, 1 thread: {ratio:.2f} (best runs {best:.2f}; "
+                       "target <= 0.40): " + ("MET" if ratio <= 0.40 else "NOT MET"))
     for t in threads:
         if subject.get(t) and subject_q.get(t):
-            ratio = subject_q[t].median_ms / subject[t].median_ms
-            targets.append(f"{SUBJECT} int8 / float32, {t} thread(s): {ratio:.2f} (target <= 1.00, goal 0.75): "
-                           + ("MET" if ratio <= 1.0 else "NOT MET") + (", goal met" if ratio <= 0.75 else ""))
+            ratio, best = subject_q[t].median_ms / subject[t].median_ms, subject_q[t].min_ms / subject[t].min_ms
+            targets.append(f"{SUBJECT} int8 / float32, {t} thread(s): {ratio:.2f} (best runs {best:.2f}; target "
+                           "<= 1.00, goal 0.75): " + ("MET" if ratio <= 1.0 else "NOT MET")
+                           + (", goal met" if ratio <= 0.75 else ""))
     if subject.get(1) and per_core_peak:
         gflops = 2 * macs[SUBJECT] / (subject[1].median_ms / 1000) / 1e9
+        best = 2 * macs[SUBJECT] / (subject[1].min_ms / 1000) / 1e9
         targets.append(f"{SUBJECT} float32, 1 thread: {gflops:.1f} GFLOP/s = {100 * gflops / per_core_peak:.1f}% "
-                       f"of the derived peak" + (f", {100 * gflops / probe_gflops:.1f}% of XNNPACK's GEMM"
-                                                 if probe_gflops else ""))
+                       f"of the derived peak (best run {best:.1f} GFLOP/s = {100 * best / per_core_peak:.1f}%)"
+                       + (f"; XNNPACK's own GEMM reaches {probe_gflops:.1f} GFLOP/s" if probe_gflops else ""))
     for mode in ("float32", "int8"):
         full = _get(results, f"{SUBJECT}_{mode}", 1)
         for kind, what in ABLATIONS.items():
             variant = _get(extra, f"{SUBJECT}_{mode}_{kind}", 1)
             if full and variant:
                 saved = 1 - variant.median_ms / full.median_ms
+                best = 1 - variant.min_ms / full.min_ms
                 targets.append(f"in-graph cost, {SUBJECT} {mode}, 1 thread: {what}: {variant.median_ms:.2f} ms "
-                               f"vs {full.median_ms:.2f} ms, {saved:.0%} of the model")
+                               f"vs {full.median_ms:.2f} ms, {saved:.0%} of the model (best runs {best:.0%})")
     print()
     print("\n".join(targets))
 

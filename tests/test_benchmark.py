@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
-from keras_shufflenet.tflite import benchmark, benchmark_report, op_profile, runtime
+from keras_shufflenet.tflite import benchmark, benchmark_report, graph, op_profile, runtime
 from keras_shufflenet.tflite.benchmark import Result, RunConfig, Setting
 
 INPUT = (32, 32, 3)
@@ -239,7 +239,6 @@ def test_images_are_fed_as_the_classifier_would(tmp_path, models):
 
 def test_single_op_models_reproduce_every_op(models):
     """Each one-op model cut out for the profile computes exactly what that op does in the graph."""
-    fb = op_profile.schema()
     for path in (models["float"], models["int8"]):
         full = Interpreter(
             model_path=path, experimental_preserve_all_tensors=True,
@@ -249,17 +248,17 @@ def test_single_op_models_reproduce_every_op(models):
         detail = full.get_input_details()[0]
         full.set_tensor(detail["index"], op_profile.random_value(detail, np.random.default_rng(2), (0, 255)))
         full.invoke()
-        model = op_profile.read_model(fb, path)
-        graph = model.subgraphs[0]
-        assert len(graph.operators) >= 5
-        for index, op in enumerate(graph.operators):
-            content = op_profile.single_op_model(fb, model, index)
+        model = graph.read_model(path)
+        subgraph = model.subgraphs[0]
+        assert len(subgraph.operators) >= 5
+        for index, op in enumerate(subgraph.operators):
+            content = op_profile.single_op_model(model, index)
             one = Interpreter(
                 model_content=content,
                 experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES,
             )
             one.allocate_tensors()
-            feeds = [i for i in op.inputs if i >= 0 and not op_profile.is_constant(model, graph.tensors[i])]
+            feeds = [i for i in op.inputs if i >= 0 and not graph.is_constant(model, subgraph.tensors[i])]
             for detail, tensor in zip(one.get_input_details(), feeds):
                 one.set_tensor(detail["index"], full.get_tensor(tensor))
             one.invoke()

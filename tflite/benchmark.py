@@ -39,7 +39,7 @@ still measured, and the exit status is 1.
 Without installing the package (e.g. on a Raspberry Pi with only
 `pip install numpy ai-edge-litert`, or `tflite-runtime`), copy the
 `STANDALONE_FILES` (`benchmark.py`, `benchmark_results.py`,
-`benchmark_report.py`, `op_profile.py`, `adb.py`, `runtime.py`) from the
+`benchmark_report.py`, `op_profile.py`, `adb.py`, `graph.py`, `runtime.py`) from the
 repository's `tflite/` folder into one folder and run
 `python3 benchmark.py model.tflite ...`.
 """
@@ -74,7 +74,8 @@ __all__ = [
 
 # The files to copy to a device that runs the tool without installing the package.
 STANDALONE_FILES = (
-    "benchmark.py", "benchmark_results.py", "benchmark_report.py", "op_profile.py", "adb.py", "runtime.py",
+    "benchmark.py", "benchmark_results.py", "benchmark_report.py", "op_profile.py", "adb.py", "graph.py",
+    "runtime.py",
 )
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp")
 INPUT_SUFFIXES = IMAGE_SUFFIXES + (".npy",)

@@ -19,7 +19,10 @@ import sys
 
 import numpy as np
 
-from keras_shufflenet.tflite import runtime
+try:
+    from . import runtime
+except ImportError:  # copied next to runtime.py with the benchmark tool (no package installed)
+    import runtime
 
 # Operators a converted graph keeps when a reshape's target shape is computed at run
 # time (a dynamic batch or spatial size) instead of being folded to a constant.

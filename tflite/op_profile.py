@@ -19,8 +19,8 @@ What this tells you, and what it does not:
   they ran alone, so the sum over ops (`total_ms`) is usually above the whole
   model's median (`model_ms`); compare shares between ops, not to the model.
 
-Needs `ai-edge-litert` (its flatbuffer schema module); `tflite-runtime` alone
-cannot profile.
+Reads the flatbuffer with `graph.py`, which needs the schema module of
+`ai-edge-litert`; `tflite-runtime` alone cannot profile.
 """
 
 import copy
@@ -32,8 +32,10 @@ import time
 import numpy as np
 
 try:
+    from . import graph as graph_lib
     from . import runtime
-except ImportError:  # run as a copied file next to runtime.py
+except ImportError:  # run as a copied file next to graph.py and runtime.py
+    import graph as graph_lib
     import runtime
 
 
@@ -122,62 +124,10 @@ def count_partitions(interpreter):
         return None
 
 
-def schema():
-    """The generated Python module of the TFLite flatbuffer schema (from ai-edge-litert)."""
-    try:
-        from ai_edge_litert import schema_py_generated
-    except ImportError as error:
-        raise ImportError(
-            "--profile needs ai-edge-litert (pip install ai-edge-litert): tflite-runtime has no "
-            "flatbuffer schema to cut operators out of the model"
-        ) from error
-    return schema_py_generated
-
-
-def builtin_names(fb):
-    """{builtin operator code: name} of the schema module `fb`."""
-    return {v: k for k, v in vars(fb.BuiltinOperator).items() if not k.startswith("_")}
-
-
-def op_type(fb, model, op, names=None):
-    """`CONV_2D`-style name of operator `op`; custom ops by their code."""
-    names = names or builtin_names(fb)
-    code = model.operatorCodes[op.opcodeIndex]
-    builtin = max(code.builtinCode, code.deprecatedBuiltinCode)
-    if builtin == fb.BuiltinOperator.CUSTOM:
-        return (code.customCode or b"CUSTOM").decode(errors="replace")
-    return names.get(builtin, f"OP_{builtin}")
-
-
-def pack_model(fb, model):
-    """Serializes a `ModelT` back to `.tflite` bytes."""
-    import flatbuffers
-
-    builder = flatbuffers.Builder(1024)
-    builder.Finish(model.Pack(builder), file_identifier=runtime.TFLITE_IDENTIFIER)
-    return bytes(builder.Output())
-
-
-def read_model(fb, path):
-    """The mutable `ModelT` of the `.tflite` file at `path`, all buffers read in."""
-    with open(path, "rb") as f:
-        data = f.read()
-    model = fb.ModelT.InitFromObj(fb.Model.GetRootAs(data, 0))
-    for buffer in model.buffers:  # buffers stored after the flatbuffer (models over 2 GB)
-        if buffer.offset:
-            buffer.data = np.frombuffer(data[buffer.offset : buffer.offset + buffer.size], np.uint8)
-            buffer.offset = buffer.size = 0
-    return model
-
-
-def is_constant(model, tensor):
-    """Whether `tensor` (a `TensorT`) holds constant data (weights)."""
-    data = model.buffers[tensor.buffer].data
-    return data is not None and len(data) > 0
-
-
-def single_op_model(fb, model, op_index, subgraph=0):
-    """The serialized one-op model holding operator `op_index` of `subgraph`."""
+def single_op_model(model, op_index, subgraph=0):
+    """The serialized one-op model holding operator `op_index` of `subgraph` of the
+    `ModelT` `model` (from `graph.read_model`)."""
+    fb = graph_lib.schema()
     graph = model.subgraphs[subgraph]
     op = graph.operators[op_index]
     out = fb.ModelT()
@@ -195,7 +145,7 @@ def single_op_model(fb, model, op_index, subgraph=0):
             return index
         if index not in remap:
             tensor = copy.copy(graph.tensors[index])
-            if is_constant(model, tensor):
+            if graph_lib.is_constant(model, tensor):
                 out.buffers.append(model.buffers[tensor.buffer])
                 tensor.buffer = len(out.buffers) - 1
             else:
@@ -224,11 +174,12 @@ def single_op_model(fb, model, op_index, subgraph=0):
     new.outputs = list(cut.outputs)
     new.operators = [cut]
     out.subgraphs = [new]
-    return pack_model(fb, out)
+    return graph_lib.pack_model(out)
 
 
-def _tiny_add_model(fb):
+def _tiny_add_model():
     """A one-op model adding two 1-element float tensors: the per-invoke overhead."""
+    fb = graph_lib.schema()
     model = fb.ModelT()
     model.version = 3
     code = fb.OperatorCodeT()
@@ -248,7 +199,7 @@ def _tiny_add_model(fb):
     op.builtinOptions = fb.AddOptionsT()
     graph.inputs, graph.outputs, graph.operators = [0, 1], [2], [op]
     model.subgraphs = [graph]
-    return pack_model(fb, model)
+    return graph_lib.pack_model(model)
 
 
 def random_value(detail, rng, float_range=(0.0, 1.0)):
@@ -314,10 +265,7 @@ def profile_model(
     """
     if runs < 1 or warmup < 0:
         raise ValueError(f"profile runs must be >= 1 and warmup >= 0; got runs={runs}, warmup={warmup}")
-    runtime.check_tflite_file(path)
-    fb = schema()
-    model = read_model(fb, path)
-    names = builtin_names(fb)
+    model = graph_lib.read_model(path)
     rng = np.random.default_rng(seed)
     use_delegate = bool(use_xnnpack or delegates)
     notes = []
@@ -327,15 +275,15 @@ def profile_model(
     ops = []
     with tempfile.TemporaryDirectory(prefix="op_profile_") as directory:
         overhead, _ = _time_content(
-            _tiny_add_model(fb), directory, "overhead", threads, use_xnnpack, delegates,
+            _tiny_add_model(), directory, "overhead", threads, use_xnnpack, delegates,
             max(runs, 50), warmup, rng,
         )
         for index, op in enumerate(graph.operators):
-            kind = op_type(fb, model, op, names)
+            kind = graph_lib.op_name(model, op)
             name = graph.tensors[op.outputs[0]].name if len(op.outputs) else b""
             name = (name or b"").decode(errors="replace")
             try:
-                content = single_op_model(fb, model, index)
+                content = single_op_model(model, index)
                 ms, delegated = _time_content(
                     content, directory, f"op{index}", threads, use_xnnpack, delegates, runs,
                     warmup, rng,
