@@ -82,12 +82,19 @@ def test_converted_weights_equal_the_pytorch_reference(reference, width, float64
     np.testing.assert_array_equal(
         np.argsort(-got_logits, axis=1)[:, :5], np.argsort(-logits, axis=1)[:, :5]
     )
+    conv5 = keras.Model(classifier.input, classifier.get_layer("conv5_relu").output)
+    assert np.abs(np.asarray(conv5(images)) - features).max() <= 1e-4
 
-    backbone = keras_shufflenet.ShuffleNetV2(width, weights=str(path), include_top=False)
-    got_features = np.asarray(backbone(images))
-    assert got_features.shape == features.shape == (2, IMAGE_SIZE // 32, IMAGE_SIZE // 32,
-                                                   model.conv5[0].out_channels)
-    assert np.abs(got_features - features).max() <= 1e-4
+
+def test_include_top_false_features_equal_the_reference(reference, float64_keras):
+    torch = pytest.importorskip("torch")
+    model, path = reference[0.5]
+    images = _images(seed=4)
+    _, features = _torch_outputs(model, images, dtype=torch.float64)
+    backbone = keras_shufflenet.ShuffleNetV2(0.5, weights=str(path), include_top=False)
+    got = np.asarray(backbone(images))
+    assert got.shape == features.shape == (2, IMAGE_SIZE // 32, IMAGE_SIZE // 32, 1024)
+    assert np.abs(got - features).max() <= 1e-4
 
 
 def test_float32_model_agrees_with_reference_to_rounding(reference):
