@@ -53,8 +53,8 @@ def test_median_agrees_with_litert_benchmark(cnn):
     """Our median within 15% of LiteRT's benchmark tool on the same model and machine.
 
     Both run single-threaded with XNNPACK. The two are alternated three times and
-    the medians of each compared, so that load from other processes on a shared
-    machine hits both alike.
+    the fastest of each tool's three medians compared: load from other processes on
+    a shared machine only ever slows a run down, so the best run is the stable one.
     """
     ours, theirs = [], []
     for _ in range(3):
@@ -63,7 +63,7 @@ def test_median_agrees_with_litert_benchmark(cnn):
             [cnn], [Setting(1, True)], RunConfig(warmup=5, runs=50), progress=lambda line: None
         )
         ours.append(result.median_ms)
-    ratio = float(np.median(ours)) / float(np.median(theirs))
+    ratio = min(ours) / min(theirs)
     assert 0.85 <= ratio <= 1.15, f"ours {ours} ms vs benchmark_litert_model {theirs} ms"
 
 
