@@ -167,8 +167,8 @@ def write_plot(results, path, title=None):
     settings = list(dict.fromkeys((r.threads, r.xnnpack, r.delegate) for r in ok))
     with_accuracy = [r for r in ok if r.accuracy is not None]
     columns = 2 if with_accuracy else 1
-    fig, axes = plt.subplots(1, columns, figsize=(max(7, 1.1 * len(names) + 3) + 6 * (columns - 1), 5),
-                             squeeze=False)
+    width = min(14.0, max(7.0, 0.55 * len(names) + 3))
+    fig, axes = plt.subplots(1, columns, figsize=(width + 6 * (columns - 1), 5.5), squeeze=False)
     ax = axes[0][0]
     width = 0.8 / len(settings)
     by_key = {(r.name, r.threads, r.xnnpack, r.delegate): r for r in ok}
