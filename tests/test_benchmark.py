@@ -294,6 +294,8 @@ def test_profile_shares_and_delegation(models):
     assert int8.partitions == (2 if left_out else 1)
     text = benchmark_report.format_profile("tiny_int8", "1 thread, XNNPACK", int8)
     assert ("not taken by the delegate: #" in text) == bool(left_out)
+    whole = [note for note in int8.notes if note.startswith("whole graph: XNNPACK: ")]
+    assert whole and f"{int8.partitions} partition(s)" in whole[0]
 
 
 def test_cli_reports(tmp_path, models, capsys):

@@ -13,7 +13,9 @@ is subtracted from every op.
 What this tells you, and what it does not:
 - `delegated` says whether the delegate (XNNPACK by default) took the op when
   it stands alone; an op it leaves to LiteRT's built-in kernels splits the
-  whole graph into several delegate partitions (`partitions`).
+  whole graph into several delegate partitions (`partitions`). With XNNPACK
+  alone, a note also gives LiteRT's own verdict on the whole graph
+  (`graph.xnnpack_report`).
 - Ops that the delegate fuses in the whole graph (an explicit PAD folded into
   the next convolution, a RESHAPE that becomes a no-op) are timed here as if
   they ran alone, so the sum over ops (`total_ms`) is usually above the whole
@@ -297,6 +299,11 @@ def profile_model(
                 ops.append(OpTiming(index, kind, name, 0.0, error=reason))
             if progress:
                 progress(index + 1, len(graph.operators))
+    if use_xnnpack and not delegates:
+        try:  # LiteRT's own partitioning of the whole graph, beside the isolated verdicts
+            notes.append(f"whole graph: {graph_lib.xnnpack_report(path, num_threads=threads)}")
+        except Exception as error:
+            notes.append(f"whole-graph XNNPACK report unavailable: {str(error).strip()[:200]}")
     failed = [op for op in ops if op.error]
     if failed:
         notes.append(
