@@ -201,7 +201,7 @@ def load_weights_file(model, path):
         return _load_keras_weights(model, path)
     raise ValueError(
         f"Unsupported weights file {path!r}: expected a Keras '{KERAS_SUFFIX}' file or a "
-        f"torchvision state dict ({', '.join(TORCH_SUFFIXES)})."
+        f"PyTorch state dict ({', '.join(TORCH_SUFFIXES)})."
     )
 
 
@@ -280,7 +280,7 @@ def _cache_dir(cache_dir=None):
     """The Keras cache, created: `cache_dir`, else `$KERAS_HOME` (read now;
     Keras reads it at import), else `~/.keras`; `/tmp/.keras` if not writable,
     as `keras.utils.get_file` falls back."""
-    base = cache_dir or os.environ.get("KERAS_HOME") or os.path.join(os.path.expanduser("~"), ".keras")
+    base = cache_dir or os.environ.get("KERAS_HOME") or os.path.join("~", ".keras")
     base = os.path.expanduser(base)
     try:
         os.makedirs(os.path.join(base, CACHE_SUBDIR), exist_ok=True)

@@ -185,7 +185,10 @@ def load_state_dict(path):
             f"{path!r} is not a PyTorch file: expected a zip archive (torch.save since 1.6) "
             "or a legacy torch.save stream."
         )
-    return _materialize(result, path)
+    try:
+        return _materialize(result, path)
+    except RecursionError:
+        raise PthFormatError(f"{path!r}: the pickle nests too deeply for a state dict.") from None
 
 
 def _unpickle(file, path, persistent_load):
@@ -205,7 +208,9 @@ def _check_storage_id(pid, path, length):
         )
     storage_type, key, numel = pid[1], pid[2], pid[4]
     if not isinstance(storage_type, _StorageType):
-        raise UnsafePickleError(f"Refusing to load {path!r}: {storage_type!r:.100} is not a storage type.")
+        raise UnsafePickleError(
+            f"Refusing to load {path!r}: {storage_type!r:.100} is not a storage type."
+        )
     if isinstance(key, bytes):
         key = key.decode("ascii")
     if not isinstance(key, str) or not isinstance(numel, int) or numel < 0:
@@ -237,7 +242,9 @@ def _load_zip(path):
                 try:
                     size = archive.getinfo(record).file_size
                 except KeyError:
-                    raise PthFormatError(f"{path!r}: storage record {record!r} is missing.") from None
+                    raise PthFormatError(
+                        f"{path!r}: storage record {record!r} is missing."
+                    ) from None
                 if size != numel * storage.dtype.itemsize:
                     raise PthFormatError(
                         f"{path!r}: storage {key} holds {size} bytes, but its reference says "
@@ -313,7 +320,9 @@ def _load_legacy(path):
 
 def _no_persistent_ids(path):
     def refuse(pid):
-        raise UnsafePickleError(f"Refusing to load {path!r}: unexpected persistent id {pid!r:.200}.")
+        raise UnsafePickleError(
+            f"Refusing to load {path!r}: unexpected persistent id {pid!r:.200}."
+        )
 
     return refuse
 

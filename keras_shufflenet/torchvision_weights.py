@@ -70,8 +70,9 @@ def mapping(stage_repeats=STAGE_REPEATS):
                 if torch_name.startswith("branch1") and unit > 0:
                     continue
                 rows.append(
-                    (f"stage{stage}.{unit}.{torch_name}", f"stage{stage}_unit{unit}_{keras_name}", kind)
-                )
+                    (f"stage{stage}.{unit}.{torch_name}",
+                     f"stage{stage}_unit{unit}_{keras_name}", kind)
+                )  # fmt: skip
     rows.extend(STEM_AND_HEAD[2:])
     return rows
 
@@ -135,12 +136,13 @@ def convert_state_dict(state_dict, rows, include_top=True):
         key for key in state_dict if key not in used and not key.endswith(IGNORED_SUFFIXES)
     )
     if missing or unexpected:
+        problems = []
+        if missing:
+            problems.append(f"missing {len(missing)} tensors (e.g. {missing[:3]})")
+        if unexpected:
+            problems.append(f"{len(unexpected)} unexpected tensors (e.g. {unexpected[:3]})")
         raise ValueError(
-            "The state dict does not match the expected layout: "
-            + (f"missing {len(missing)} tensors (e.g. {missing[:3]})" if missing else "")
-            + ("; " if missing and unexpected else "")
-            + (f"{len(unexpected)} unexpected tensors (e.g. {unexpected[:3]})" if unexpected else "")
-            + "."
+            f"The state dict does not match the expected layout: {'; '.join(problems)}."
         )
     return converted
 
