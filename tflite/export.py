@@ -16,7 +16,6 @@ RESHAPE/TRANSPOSE/SPLIT with no SHAPE/STRIDED_SLICE/PACK left over.
 """
 
 import contextlib
-import dataclasses
 import io
 import os
 import sys
@@ -26,6 +25,7 @@ import warnings
 import numpy as np
 from absl import logging
 
+from keras_shufflenet.pipelines import files
 from keras_shufflenet.tflite import boundary
 from keras_shufflenet.tflite import graph
 from keras_shufflenet.tflite import metadata as metadata_lib
@@ -55,6 +55,11 @@ def check_output_path(path):
     if not path or os.path.isdir(path):
         raise ExportError(f"output path {path!r} is a directory or empty; give a file path like model.tflite")
     directory = os.path.dirname(os.path.abspath(path))
+    parent = directory
+    while not os.path.exists(parent):
+        parent = os.path.dirname(parent)
+    if not os.path.isdir(parent):
+        raise ExportError(f"cannot write {path}: {parent} is a file, not a folder")
     try:
         os.makedirs(directory, exist_ok=True)
         with tempfile.TemporaryFile(dir=directory):
@@ -67,76 +72,28 @@ def write_atomically(path, data):
     """Writes `data` to `path` through a temporary file in the same folder and
     `os.replace`: readers never see a half-written model, and a failure leaves
     nothing behind."""
-    path = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(path))
     try:
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".tflite", dir=directory)
+        with files.atomic_path(path) as tmp:
+            with open(tmp, "wb") as f:
+                f.write(data)
     except OSError as error:
         raise ExportError(f"cannot write {path}: {error.strerror or _one_line(error)}") from error
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException as error:
-        with contextlib.suppress(OSError):
-            os.remove(tmp)
-        if isinstance(error, OSError):
-            raise ExportError(f"cannot write {path}: {error.strerror or _one_line(error)}") from error
-        raise
 
 
 # ---------------------------------------------------------------------------- models
 
 
-@dataclasses.dataclass(frozen=True)
-class ModelSpec:
-    """The architecture to rebuild when loading a weights-only file.
-
-    Attributes:
-        family: "v2" (ShuffleNetV2) or "v1" (ShuffleNetV1).
-        width: width multiplier.
-        groups: ShuffleNetV1 groups.
-        image_size: input height and width.
-        classes: output classes.
-        small_inputs: stride-1 stem without max pool (CIFAR-sized inputs).
-        include_preprocessing: the model normalizes raw [0, 255] pixels itself.
-        classifier_activation: "softmax" or None (logits).
-    """
-
-    family: str = "v2"
-    width: float = 1.0
-    groups: int = 3
-    image_size: int = 224
-    classes: int = 1000
-    small_inputs: bool = False
-    include_preprocessing: bool = True
-    classifier_activation: str = "softmax"
-
-    def build(self, weights=None):
-        import keras_shufflenet
-
-        if self.family not in ("v1", "v2"):
-            raise ValueError(f"ModelSpec.family must be 'v1' or 'v2'; got {self.family!r}")
-        kwargs = dict(
-            input_shape=(self.image_size, self.image_size, 3),
-            classes=self.classes,
-            small_inputs=self.small_inputs,
-            include_preprocessing=self.include_preprocessing,
-            classifier_activation=self.classifier_activation,
-            weights=weights,
-        )
-        if self.family == "v1":
-            return keras_shufflenet.ShuffleNetV1(self.width, groups=self.groups, **kwargs)
-        return keras_shufflenet.ShuffleNetV2(self.width, **kwargs)
-
-
-def load_model(path, spec=None):
-    """Loads a model to export: a saved `.keras` model, or a weights file.
+def load_model(path, arch=None, *, classes=None, image_size=None, small_inputs=False):
+    """Loads a model to export: a saved `.keras` model, or a `.weights.h5` file.
 
     Args:
-        path: a `.keras` file (architecture and weights), or a `.weights.h5`
-            / torchvision `.pth` weights file.
-        spec: for weights files, the `ModelSpec` of the architecture they fit.
+        path: a `.keras` file (architecture and weights), or the
+            `.weights.h5` file of a whole model (e.g. saved by
+            `model.save_weights`).
+        arch, classes, image_size, small_inputs: for a weights file, the
+            architecture it fits, as the training programs name it
+            (`keras_shufflenet.pipelines.models.build_model`: "v2_0.5",
+            "v1_1.0_g3", ...; RGB [0, 255] input).
 
     Returns:
         A `keras.Model`.
@@ -145,22 +102,27 @@ def load_model(path, spec=None):
     if not os.path.isfile(path):
         raise ValueError(f"model file {path!r} does not exist")
     if path.endswith(".keras"):
-        import keras
-
-        import keras_shufflenet.layers  # noqa: F401  (registers the custom layers)
+        from keras_shufflenet.pipelines.evaluate import load_keras_model
 
         try:
-            return keras.saving.load_model(path)
+            return load_keras_model(path)
         except (ValueError, OSError, TypeError) as error:
             raise ValueError(f"cannot load {path} as a Keras model: {_one_line(error)}") from error
-    if path.endswith((".weights.h5", ".h5", ".pth", ".pt")):
-        if spec is None:
+    if path.endswith(".weights.h5"):
+        if arch is None or classes is None or image_size is None:
             raise ValueError(
-                f"{path} holds weights only: give the architecture as a ModelSpec "
-                "(family, width, image_size, classes, ...)"
+                f"{path} holds weights only: give the architecture (arch such as 'v2_0.5', "
+                "classes, image_size, small_inputs)"
             )
-        return spec.build(weights=path)
-    raise ValueError(f"{path}: expected a .keras model or a .weights.h5/.pth weights file")
+        from keras_shufflenet.pipelines.models import build_model
+
+        model = build_model(arch, classes=classes, image_size=image_size, small_inputs=small_inputs)
+        try:
+            model.load_weights(path)
+        except (ValueError, OSError) as error:
+            raise ValueError(f"{path} does not fit {arch} ({classes} classes): {_one_line(error)}") from error
+        return model
+    raise ValueError(f"{path}: expected a .keras model or a .weights.h5 weights file")
 
 
 def _first_layer(model):
@@ -325,8 +287,8 @@ def calibration_images(images, input_shape, num_calibration=DEFAULT_NUM_CALIBRAT
 def _check_pixel_range(calibration, model):
     if takes_raw_pixels(model) and calibration.max() <= 1.0 and calibration.min() >= -1.0:
         raise ExportError(
-            f"representative_images lie in [{calibration.min():.3g}, {calibration.max():.3g}] but the model "
-            "takes raw pixels in [0, 255] (it normalizes itself); pass the images unscaled"
+            f"representative_images lie in [-1, 1] (max {calibration.max():.3g}) but the model takes raw "
+            "pixels in [0, 255] (it normalizes itself); pass the images unscaled"
         )
 
 
@@ -515,50 +477,57 @@ def _convert_int8(model, input_shape, calibration, io_dtype, raw_pixels):
 # -------------------------------------------------------------------------- program
 
 
-def _define_flags():
+def define_flags(flag_values=None):
+    """Defines the program's flags (in `flag_values`, default the global FLAGS)."""
     from absl import flags
 
-    flags.DEFINE_string("model", None, "A .keras model, or a .weights.h5/.pth file with --family etc.")
-    flags.DEFINE_string("output", None, "The .tflite file to write.")
-    flags.DEFINE_enum("mode", "int8", MODES, "Conversion mode.")
-    flags.DEFINE_enum("io_dtype", "float32", IO_DTYPES, "Input/output type of int8 models.")
-    flags.DEFINE_string("data", "digits", "Calibration data and labels: 'digits', 'tfds:<name>' or an image folder.")
-    flags.DEFINE_string("split", "train", "Split to calibrate on.")
-    flags.DEFINE_string("data_dir", None, "tensorflow-datasets data folder.")
-    flags.DEFINE_integer("num_calibration", DEFAULT_NUM_CALIBRATION, "Calibration images.")
-    flags.DEFINE_bool("gpu_friendly", False, "Refuse graphs the GPU delegate cannot take (rank > 4).")
-    flags.DEFINE_bool("metadata", True, "Embed Android metadata (labels from --data).")
-    flags.DEFINE_string("name", None, "Model name in the metadata (default: the Keras model's name).")
-    flags.DEFINE_string("description", metadata_lib.DEFAULT_DESCRIPTION, "Metadata description.")
-    flags.DEFINE_string("version", "1", "Metadata version.")
-    flags.DEFINE_string("author", "", "Metadata author.")
-    flags.DEFINE_string("license", "", "Metadata licence.")
-    flags.DEFINE_enum("family", "v2", ["v1", "v2"], "Architecture of a weights file.")
-    flags.DEFINE_float("width", 1.0, "Width multiplier of a weights file's architecture.")
-    flags.DEFINE_integer("groups", 3, "ShuffleNetV1 groups of a weights file's architecture.")
-    flags.DEFINE_integer("image_size", 224, "Input size of a weights file's architecture.")
-    flags.DEFINE_integer("classes", 1000, "Classes of a weights file's architecture.")
-    flags.DEFINE_bool("small_inputs", False, "Stride-1 stem (CIFAR-sized inputs) for a weights file.")
-    flags.mark_flags_as_required(["model", "output"])
+    fv = flags.FLAGS if flag_values is None else flag_values
+    flags.DEFINE_string("model", None, "A .keras model, or a .weights.h5 file (see --arch).", flag_values=fv)
+    flags.DEFINE_string("output", None, "The .tflite file to write.", flag_values=fv)
+    flags.DEFINE_enum("mode", "int8", MODES, "Conversion mode.", flag_values=fv)
+    flags.DEFINE_enum("io_dtype", "float32", IO_DTYPES, "Input/output type of int8 models.", flag_values=fv)
+    flags.DEFINE_string("data", "digits", "Calibration images and labels: 'digits', 'tfds:<name>' "
+                        "or an image folder.", flag_values=fv)
+    flags.DEFINE_string("split", "train", "Split to calibrate on.", flag_values=fv)
+    flags.DEFINE_string("data_dir", None, "tensorflow-datasets data folder.", flag_values=fv)
+    flags.DEFINE_integer("num_calibration", DEFAULT_NUM_CALIBRATION, "Calibration images.", flag_values=fv)
+    flags.DEFINE_bool("gpu_friendly", False, "Refuse graphs the GPU delegate cannot take.", flag_values=fv)
+    flags.DEFINE_bool("metadata", True, "Embed Android metadata (labels from --data).", flag_values=fv)
+    flags.DEFINE_string("name", None, "Model name in the metadata (default: the model's).", flag_values=fv)
+    flags.DEFINE_string("description", metadata_lib.DEFAULT_DESCRIPTION, "Metadata description.", flag_values=fv)
+    flags.DEFINE_string("version", "1", "Metadata version.", flag_values=fv)
+    flags.DEFINE_string("author", "", "Metadata author.", flag_values=fv)
+    flags.DEFINE_string("license", "", "Metadata licence.", flag_values=fv)
+    flags.DEFINE_string("recipe", None, "Take the evaluation crop from this training recipe.", flag_values=fv)
+    flags.DEFINE_string("arch", None, "Architecture of a weights file, e.g. v2_0.5 or v1_1.0_g3.", flag_values=fv)
+    flags.DEFINE_integer("classes", None, "Classes, for a weights file.", flag_values=fv)
+    flags.DEFINE_integer("image_size", None, "Input size, for a weights file.", flag_values=fv)
+    flags.DEFINE_bool("small_inputs", False, "Stride-1 stem (CIFAR-sized inputs), for a weights file.", flag_values=fv)
+    flags.mark_flags_as_required(["model", "output"], flag_values=fv)
 
 
-def calibration_dataset(data, *, split, image_size, num_calibration, data_dir=None):
-    """Evaluation-preprocessed images of `data` for calibration, and the `DatasetInfo`."""
+def calibration_dataset(data, *, split, image_size, num_calibration, data_dir=None, recipe=None):
+    """Images of `data` in the evaluation preprocessing (of `recipe`, a training
+    recipe name, when given) for calibration, and the `DatasetInfo`."""
+    from keras_shufflenet.pipelines import recipes
+    from keras_shufflenet.pipelines.augment import AugmentConfig
     from keras_shufflenet.pipelines.data import build_dataset
 
+    augment = recipes.get(recipe).augment if recipe else AugmentConfig()
     return build_dataset(
         data, split, training=False, image_size=image_size, batch_size=32,
-        data_dir=data_dir, cache=False, limit=num_calibration,
+        data_dir=data_dir, augment=augment, cache=False, limit=num_calibration,
     )
 
 
-def main(argv):
+def main(argv, flag_values=None):
+    """The program: `python -m keras_shufflenet.tflite.export --model=... --output=...`."""
     from absl import flags
 
     del argv
     logging.set_verbosity(logging.INFO)
     try:
-        path = _export_from_flags(flags.FLAGS)
+        path = _export_from_flags(flags.FLAGS if flag_values is None else flag_values)
     except ValueError as error:  # ExportError included: one line, no traceback
         print(f"error: {error}", file=sys.stderr)
         return 1
@@ -567,19 +536,18 @@ def main(argv):
 
 
 def _export_from_flags(FLAGS):
-    spec = ModelSpec(
-        family=FLAGS.family, width=FLAGS.width, groups=FLAGS.groups, image_size=FLAGS.image_size,
-        classes=FLAGS.classes, small_inputs=FLAGS.small_inputs,
+    model = load_model(
+        FLAGS.model, FLAGS.arch, classes=FLAGS.classes, image_size=FLAGS.image_size,
+        small_inputs=FLAGS.small_inputs,
     )
-    model = load_model(FLAGS.model, spec)
     height, width, _ = static_input_shape(model)
     if height != width:
         raise ExportError(f"the data pipeline makes square images; the model takes {height}x{width}")
     dataset = info = None
     if FLAGS.mode == "int8" or FLAGS.metadata:
         dataset, info = calibration_dataset(
-            FLAGS.data, split=FLAGS.split, image_size=height,
-            num_calibration=FLAGS.num_calibration, data_dir=FLAGS.data_dir,
+            FLAGS.data, split=FLAGS.split, image_size=height, num_calibration=FLAGS.num_calibration,
+            data_dir=FLAGS.data_dir, recipe=FLAGS.recipe,
         )
     info_md = None
     if FLAGS.metadata:
@@ -598,7 +566,7 @@ def _export_from_flags(FLAGS):
 def run():
     from absl import app
 
-    _define_flags()
+    define_flags()
     app.run(main)
 
 

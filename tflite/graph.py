@@ -100,6 +100,18 @@ def pack_model(model):
     return bytes(builder.Output())
 
 
+def buffer_offsets(data):
+    """`(buffer index, byte offset, size)` of every non-empty buffer in `.tflite` bytes."""
+    fb = schema()
+    model = fb.Model.GetRootAs(data, 0)
+    offsets = []
+    for i in range(model.BuffersLength()):
+        buffer = model.Buffers(i)
+        if buffer.DataLength():
+            offsets.append((i, buffer._tab.Vector(buffer._tab.Offset(4)), buffer.DataLength()))
+    return offsets
+
+
 def op_name(model, op):
     """`CONV_2D`-style name of operator `op`; custom ops (Flex ones included) by their code."""
     fb = schema()
