@@ -119,7 +119,15 @@ def test_boundary_rewrite_matches_the_converters_float_boundary():
     as_uint8 = predict(uint8_path, images)
     assert np.abs(as_uint8 - expected).max() <= 1 / 256 + 1e-6
     np.testing.assert_array_equal(predict(int8_path, images), as_uint8)
-    for target in (uint8_path, int8_path, float_path):
+    # Without a softmax the quantized output carries the logits, on the body's own scale.
+    logits_path = path("boundary_logits_uint8.tflite")
+    with open(logits_path, "wb") as f:
+        f.write(boundary.finish_integer_graph(body, io_dtype="uint8", softmax=False))
+    (scale, zero_point), = [(t.scales[0], t.zero_points[0]) for t in graph.summarize(logits_path).outputs]
+    logits = predict(body_path, images)
+    assert np.abs(predict(logits_path, images) - logits).max() <= scale + 1e-6
+    assert 0 <= zero_point <= 255
+    for target in (uint8_path, int8_path, float_path, logits_path):
         assert graph.xnnpack_report(target).whole_graph
         interpreter = runtime.make_interpreter(target)
         runner = interpreter.get_signature_runner()
@@ -284,6 +292,9 @@ def test_unwritable_output_paths(tmp_path):
         with pytest.raises(export.ExportError, match=message):
             export.export_tflite(model(), target, mode="float32")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["file"]
+    if os.path.isdir("/proc/self"):  # a folder that takes no new files: fails at the final write
+        with pytest.raises(export.ExportError, match="cannot write /proc/model.tflite: "):
+            export.export_tflite(small_cnn(), "/proc/model.tflite", mode="float32")
 
 
 def small_model(op):

@@ -12,14 +12,17 @@ or from the shell, calibrating on the evaluation pipeline of a data set:
 The graph is converted with TFLite builtin operators only (no Flex/TF Select
 ops; `model.export(format="litert")` would allow them) from a batch-1 copy of
 the model, so every shape is static: channel shuffles and splits lower to plain
-RESHAPE/TRANSPOSE/SPLIT with no SHAPE/STRIDED_SLICE/PACK left over.
+RESHAPE/TRANSPOSE/SPLIT with no SHAPE/STRIDED_SLICE/PACK left over. Full-integer
+graphs are made so that XNNPACK, the CPU delegate of Android apps and MediaPipe,
+runs all of them in one partition: see `rewrite` (V1's shortcut average pool and
+ReLU after concatenation) and `boundary` (uint8/int8 input and output, float
+softmax). `graph.describe(path)` shows what came out.
 """
 
 import contextlib
 import io
 import os
 import sys
-import tempfile
 import warnings
 
 import numpy as np
@@ -49,23 +52,19 @@ def _one_line(error):
 
 
 def check_output_path(path):
-    """Raises `ExportError` when `path` cannot be written as a file (checked before
-    the slow conversion). Missing parent folders are created."""
+    """Raises `ExportError` when `path` cannot be written as a file; checked before
+    the slow conversion, without creating anything (missing folders are made
+    when the file is written)."""
     path = os.fspath(path)
     if not path or os.path.isdir(path):
         raise ExportError(f"output path {path!r} is a directory or empty; give a file path like model.tflite")
-    directory = os.path.dirname(os.path.abspath(path))
-    parent = directory
+    parent = os.path.dirname(os.path.abspath(path))
     while not os.path.exists(parent):
         parent = os.path.dirname(parent)
     if not os.path.isdir(parent):
         raise ExportError(f"cannot write {path}: {parent} is a file, not a folder")
-    try:
-        os.makedirs(directory, exist_ok=True)
-        with tempfile.TemporaryFile(dir=directory):
-            pass
-    except OSError as error:
-        raise ExportError(f"cannot write {path}: {error.strerror or _one_line(error)}") from error
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise ExportError(f"cannot write {path}: no permission to write in {parent}")
 
 
 def write_atomically(path, data):
