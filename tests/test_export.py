@@ -316,3 +316,13 @@ def test_ops_without_int8_kernel_or_outside_builtins_leave_the_old_file(tmp_path
         export.export_tflite(small_model(keras.ops.erfinv), target, mode="float32")
     assert target.read_bytes() == b"previous model"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model.tflite"]
+
+
+def test_graph_program(capsys):
+    assert graph.main([float32_file()]) == 0
+    out = capsys.readouterr().out
+    assert "clean graph" in out and "input 'serving_default_image:0': float32 [1, 32, 32, 3]" in out
+    assert "metadata: " in out and "TFLITE_METADATA" in out
+    assert graph.main([path("missing.tflite")]) == 1
+    assert "no such file" in capsys.readouterr().err
+    assert graph.main([]) == 2
