@@ -148,8 +148,8 @@ def write_plot(report, path, title=None):
         ax.bar_label(bars, fmt="%.1f", fontsize=8)
     ax.set_xticks(x, names)
     ax.set_ylabel("accuracy (%)")
-    ax.set_ylim(0, 105)
-    ax.legend(loc="lower right")
+    ax.set_ylim(0, 118)
+    ax.legend(loc="upper left", ncol=2, fontsize=8)
     ax.set_title(f"{report.num_examples} images; int8 drop {report.int8_drop:+.2f} pts")
     sizes = [report.float32_bytes / 1e6, report.int8_bytes / 1e6]
     bars = bx.bar(["float32", "int8"], sizes, color=["tab:gray", "tab:green"])
