@@ -50,12 +50,15 @@ def make_strategy(name="default", *, tpu=None, cpu_replicas=None):
     if name == "default":
         return tf.distribute.get_strategy()
     if name == "mirrored":
-        devices = None
-        if cpu_replicas is not None:
-            devices = split_cpu(cpu_replicas)
-        elif not tf.config.list_physical_devices("GPU"):
-            devices = ["/cpu:0"]
-        return tf.distribute.MirroredStrategy(devices=devices)
+        if cpu_replicas is None and tf.config.list_physical_devices("GPU"):
+            return tf.distribute.MirroredStrategy()
+        devices = split_cpu(cpu_replicas) if cpu_replicas is not None else ["/cpu:0"]
+        # Between CPU devices, collective all-reduces issued by the model (synchronized
+        # BatchNorm) and by the optimizer can pair up out of order; reducing on one
+        # device keeps them exact.
+        return tf.distribute.MirroredStrategy(
+            devices=devices, cross_device_ops=tf.distribute.ReductionToOneDevice()
+        )
     if name == "multi_worker":
         config = os.environ.get("TF_CONFIG")
         try:

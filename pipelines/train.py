@@ -65,13 +65,17 @@ class TrainConfig:
         tpu: TPU name or address for strategy="tpu".
         cpu_replicas: with strategy="mirrored", split the CPU into this many
             logical devices (for testing without GPUs).
-        sync_batchnorm: with several replicas, compute BatchNorm statistics
-            over the global batch (as one device would).
+        sync_batchnorm: compute BatchNorm statistics over the global batch
+            across replicas (Keras' `synchronized=True`), so that a step on N
+            replicas is the step one device takes on the same global batch.
+            "auto": when there is more than one replica; True/False: always/never.
+            (Keras computes synchronized variance as E[x^2] - E[x]^2, which
+            rounds differently from one device's unsynchronized statistics.)
         checkpoint_every: save a resumable checkpoint every N epochs (and
             after the last).
         eval_every: evaluate on `eval_split` every N epochs during training
             (0: only at the end).
-        cache: cache decoded images in memory when they fit.
+        cache: hold the encoded images in memory when they fit.
         verbose: Keras verbosity: "auto", 0, 1 (progress bars) or 2 (one line
             per epoch).
         run_eagerly: run the training step without tf.function: slower steps
@@ -93,7 +97,7 @@ class TrainConfig:
     strategy: str = "default"
     tpu: str = None
     cpu_replicas: int = None
-    sync_batchnorm: bool = True
+    sync_batchnorm: object = "auto"
     checkpoint_every: int = 1
     eval_every: int = 1
     cache: bool = True
@@ -117,6 +121,15 @@ class TrainConfig:
                 raise ValueError(f"TrainConfig.{name} must be an integer >= 1; got {getattr(self, name)!r}.")
         if not isinstance(self.eval_every, int) or self.eval_every < 0:
             raise ValueError(f"TrainConfig.eval_every must be an integer >= 0; got {self.eval_every!r}.")
+        if self.run_eagerly and self.strategy in ("multi_worker", "tpu"):
+            raise ValueError(
+                f"TrainConfig.run_eagerly does not work with strategy={self.strategy!r} (Keras "
+                "needs the compiled step there); leave it False."
+            )
+        if self.sync_batchnorm not in ("auto", True, False):
+            raise ValueError(
+                f"TrainConfig.sync_batchnorm must be 'auto', True or False; got {self.sync_batchnorm!r}."
+            )
         if self.verbose not in ("auto", 0, 1, 2):
             raise ValueError(f"TrainConfig.verbose must be 'auto', 0, 1 or 2; got {self.verbose!r}.")
 
@@ -238,6 +251,27 @@ def _compile(model, recipe, steps_per_epoch, num_classes, run_eagerly=False):
     )
 
 
+def _patch_for_multi_worker(model, element_spec):
+    """Works around keras-team/keras#20585: Keras 3 `fit` under MultiWorkerMirroredStrategy.
+
+    Two steps of Keras 3's `fit` fail under this strategy: (1) before training it
+    builds metrics from a batch it first combines across workers with
+    `strategy.reduce`, which cannot take an (images, labels) pair; build from the
+    batch shapes instead and skip that step. (2) It averages each step's logs
+    across workers with `strategy.reduce("MEAN", value, axis=0)`, which needs a
+    leading axis that scalar logs lack; give them one.
+    """
+    import tensorflow as tf
+
+    model._symbolic_build(data_batch=element_spec)
+    model._maybe_symbolic_build = lambda iterator=None, data_batch=None: None
+    for name in ("train_step", "test_step"):
+        step = getattr(model, name)
+        setattr(model, name, lambda data, step=step: {
+            k: tf.reshape(v, [1]) if v.shape.rank == 0 else v for k, v in step(data).items()
+        })
+
+
 def _float32_copy(model, recipe, num_classes):
     """The same architecture and weights, float32, no strategy, no training-only settings."""
     import keras
@@ -321,9 +355,16 @@ def train(config):
             )
             prepare_for_training(
                 model, recipe.weight_decay,
-                sync_batchnorm=config.sync_batchnorm and strategy.num_replicas_in_sync > 1,
+                sync_batchnorm=(
+                    strategy.num_replicas_in_sync > 1
+                    if config.sync_batchnorm == "auto"
+                    else config.sync_batchnorm
+                ),
             )
             _compile(model, recipe, train_info.steps_per_epoch, num_classes, config.run_eagerly)
+            train_ds = _with_options(train_ds, num_classes)
+            if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+                _patch_for_multi_worker(model, train_ds.element_spec)
             if state:
                 checkpoint.restore(model, ckpt_dir, state, fingerprint)
     finally:
@@ -348,7 +389,7 @@ def train(config):
         f", resuming after epoch {initial_epoch}" if initial_epoch else "",
     )
     model.fit(
-        _with_options(train_ds, num_classes),
+        train_ds,
         epochs=recipe.epochs,
         initial_epoch=initial_epoch,
         steps_per_epoch=train_info.steps_per_epoch,
@@ -428,7 +469,9 @@ def define_flags():
     flags.DEFINE_integer("cpu_replicas", None, "With --strategy=mirrored: split the CPU into N devices.")
     flags.DEFINE_integer("checkpoint_every", 1, "Checkpoint every N epochs.")
     flags.DEFINE_integer("eval_every", 1, "Evaluate every N epochs (0: only at the end).")
-    flags.DEFINE_bool("cache", True, "Cache decoded images in memory when they fit.")
+    flags.DEFINE_bool("cache", True, "Hold encoded images in memory when they fit.")
+    flags.DEFINE_enum("sync_batchnorm", "auto", ["auto", "true", "false"],
+                      "BatchNorm statistics over the global batch (auto: with several replicas).")
     flags.DEFINE_enum("verbose", "auto", ["auto", "0", "1", "2"], "Keras verbosity.")
     flags.DEFINE_bool("run_eagerly", False, "No tf.function (debugging, very short runs).")
     flags.mark_flag_as_required("model_dir")
@@ -448,6 +491,7 @@ def config_from_flags():
         eval_limit=FLAGS.eval_limit, seed=FLAGS.seed, deterministic=FLAGS.deterministic,
         strategy=FLAGS.strategy, tpu=FLAGS.tpu, cpu_replicas=FLAGS.cpu_replicas,
         checkpoint_every=FLAGS.checkpoint_every, eval_every=FLAGS.eval_every, cache=FLAGS.cache,
+        sync_batchnorm={"auto": "auto", "true": True, "false": False}[FLAGS.sync_batchnorm],
         verbose=FLAGS.verbose if FLAGS.verbose == "auto" else int(FLAGS.verbose),
         run_eagerly=FLAGS.run_eagerly,
     )
