@@ -24,24 +24,28 @@ import time
 import numpy as np
 from absl import app, flags
 
-flags.DEFINE_integer("images", 1000, "JPEG files in the benchmark folder.")
-flags.DEFINE_integer("source_size", 256, "Side of the JPEG files (CIFAR-10 upscaled).")
-flags.DEFINE_integer("image_size", 224, "Training crop size.")
-flags.DEFINE_integer("batch_size", 64, "Batch size.")
-flags.DEFINE_string("model", "v2_0.5", "Model trained for the training rate (the fastest is the hardest test).")
-flags.DEFINE_integer("train_steps", 6, "Timed training steps.")
-flags.DEFINE_string("work_dir", "/tmp/keras_shufflenet_bench", "Where the JPEG folder is made.")
-flags.DEFINE_string(
-    "cifar10", os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "cifar10-images.tar.gz"),
-    "CIFAR-10 image tarball (train/<class>/*.jpg).",
-)
 FLAGS = flags.FLAGS
 
 
-def cifar10_images(tarball, count):
-    """Up to `count` real CIFAR-10 training images (uint8 32x32x3) and labels, from the tarball."""
+def define_flags():
+    flags.DEFINE_integer("images", 1000, "JPEG files in the benchmark folder.")
+    flags.DEFINE_integer("source_size", 256, "Side of the JPEG files (CIFAR-10 upscaled).")
+    flags.DEFINE_integer("image_size", 224, "Training crop size.")
+    flags.DEFINE_integer("batch_size", 64, "Batch size.")
+    flags.DEFINE_string("model", "v2_0.5", "Model trained for the training rate (the fastest is the hardest test).")
+    flags.DEFINE_integer("train_steps", 6, "Timed training steps.")
+    flags.DEFINE_string("work_dir", "/tmp/keras_shufflenet_bench", "Where the JPEG folder is made.")
+    flags.DEFINE_string(
+        "cifar10", os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "cifar10-images.tar.gz"),
+        "CIFAR-10 image tarball (train/<class>/*.jpg).",
+    )
+
+
+def cifar10_images(tarball, count, num_classes=10):
+    """About `count` real CIFAR-10 training images (uint8 32x32x3), the same number per class."""
     from PIL import Image
 
+    per_class = max(1, count // num_classes)
     images, labels, classes = [], [], {}
     with tarfile.open(tarball) as tar:
         for member in tar:
@@ -49,10 +53,12 @@ def cifar10_images(tarball, count):
             if not member.isfile() or "train" not in parts or not member.name.endswith(".jpg"):
                 continue
             label = classes.setdefault(parts[-2], len(classes))
+            if labels.count(label) >= per_class:
+                continue
             with Image.open(tar.extractfile(member)) as image:
                 images.append(np.asarray(image.convert("RGB")))
             labels.append(label)
-            if len(images) == count:
+            if len(images) == per_class * num_classes:
                 break
     return np.stack(images), np.asarray(labels), sorted(classes, key=classes.get)
 
@@ -63,7 +69,7 @@ def make_jpeg_folder(root, count, size, tarball):
 
     from keras_shufflenet.pipelines.sources import write_image_folder
 
-    marker = os.path.join(root, f".done-{count}-{size}")
+    marker = os.path.join(root, f".done-{count}-{size}-v2")
     if os.path.exists(marker):
         return open(marker).read()
     if os.path.exists(tarball):
@@ -125,7 +131,7 @@ def training_rates(folder, model_spec, image_size, batch_size, steps, num_classe
             self.seconds = time.perf_counter() - self.start
 
     timer = Timer()
-    model.fit(dataset, steps_per_epoch=steps + 2, epochs=1, verbose=0, callbacks=[timer])
+    model.fit(dataset, steps_per_epoch=steps + 2, epochs=1, verbose=0, callbacks=[timer], shuffle=False)
     return compute, steps * batch_size / timer.seconds
 
 
@@ -152,4 +158,5 @@ def main(argv):
 
 
 if __name__ == "__main__":
+    define_flags()
     app.run(main)

@@ -10,15 +10,14 @@ their weights, against how far the step moved the reference from its
 initialization. Stated tolerance: loss |L - L_ref| <= 0.001 |L_ref - L_init|
 (measured 2.5e-5); weights ||w - w_ref|| <= 0.02 ||w_ref - w_init|| (measured
 0.0056, mostly the first convolution, whose BatchNorm sees near-constant
-background pixels). A mistake in combining replicas (gradients summed instead
-of averaged, one replica's gradient only, statistics of half the batch) is off
-by 30% to 100%.
+background pixels). Combining replicas wrongly would be far outside that: a
+gradient summed instead of averaged doubles the first step (100% of it).
 
-Why one step: sums in another order differ by ~1e-7 (measured 6e-6 of the
-step's movement here), and on this randomly initialized model each further step
-multiplies such differences by ~1000 (BatchNorm channels with near-zero variance
-amplify rounding), so after 4 steps even two correct runs differ by half the
-movement. Why BatchNorm is synchronized in every run, the reference included:
+Why one step: the runs add the same numbers in other orders, so they differ by
+rounding, and on this randomly initialized model each further step multiplied
+such differences by about 1000 in our measurements (BatchNorm channels with
+near-zero variance amplify rounding): after 4 steps even correct runs differed
+by half the movement. Why BatchNorm is synchronized in every run, the reference included:
 Keras computes synchronized statistics as E[x^2] - E[x]^2, which rounds
 differently from unsynchronized ones.
 """
