@@ -89,6 +89,14 @@ def evaluate_tflite(path, dataset, num_threads=None):
     return accuracy_report(*_scores_and_labels(lambda x: classifier.predict(np.asarray(x)), dataset))
 
 
+def format_accuracy(result, num_classes):
+    """'top-1 71.23%  top-5 89.10%' (top-k with k = min(5, num_classes))."""
+    return (
+        f"top-1 {100 * result['top1']:.2f}%  "
+        f"top-{min(TOP_K, num_classes)} {100 * result['top5']:.2f}%"
+    )
+
+
 def top1_agreement(result_a, result_b):
     """Share of examples where two evaluations of the same data agree on the top-1 class."""
     a, b = result_a["predictions"], result_b["predictions"]
@@ -158,10 +166,9 @@ def main(argv):
     else:
         result = evaluate_keras(model, dataset)
     info.report_skipped()
-    k = min(TOP_K, info.num_classes)
     print(
         f"{FLAGS.model} on {FLAGS.data}/{FLAGS.split} ({image_size}x{image_size}): "
-        f"top-1 {100 * result['top1']:.2f}%  top-{k} {100 * result['top5']:.2f}%  "
+        f"{format_accuracy(result, info.num_classes)}  "
         f"({result['num_examples']} images, {info.skipped} skipped)"
     )
     return 0

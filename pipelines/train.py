@@ -506,9 +506,10 @@ def main(argv):
         logging.error("%s", error)
         print(f"ERROR: {error}", file=sys.stderr)
         return 3
-    k = min(5, result.model.output_shape[-1])
+    from keras_shufflenet.pipelines.evaluate import format_accuracy
+
     print(
-        f"top-1 {100 * result.metrics['top1']:.2f}%  top-{k} {100 * result.metrics['top5']:.2f}%  "
+        f"{format_accuracy(result.metrics, result.model.output_shape[-1])}  "
         f"on {result.metrics['num_examples']} images; model: {result.model_path}; "
         f"curves: {result.plot_path}; {math.ceil(result.seconds)} s"
     )
