@@ -18,6 +18,7 @@ _EXPORTS = {
     "ChannelShuffle": "keras_shufflenet.layers",
     "ChannelSplit": "keras_shufflenet.layers",
     "GroupedPointwiseConv2D": "keras_shufflenet.layers",
+    "PointwiseConv2D": "keras_shufflenet.layers",
     "count_flops": "keras_shufflenet.flops",
     "count_params": "keras_shufflenet.flops",
     "preprocess_input": "keras_shufflenet.preprocessing",

@@ -9,6 +9,7 @@ import keras
 from keras import layers
 
 from keras_shufflenet import preprocessing
+from keras_shufflenet.layers import PointwiseConv2D
 
 # torchvision's BatchNorm2d: eps 1e-5, momentum 0.1 (Keras counts the other way).
 BN_EPSILON = 1e-5
@@ -96,9 +97,13 @@ def conv_bn(x, filters, kernel_size, strides=1, relu=True, name=None):
         padding = "valid"
     else:
         padding = "same"
-    x = layers.Conv2D(
-        filters, kernel_size, strides=strides, padding=padding, use_bias=False, name=f"{name}_conv"
-    )(x)
+    if kernel_size == 1 and strides == 1:
+        conv = PointwiseConv2D(filters, use_bias=False, name=f"{name}_conv")
+    else:
+        conv = layers.Conv2D(
+            filters, kernel_size, strides=strides, padding=padding, use_bias=False, name=f"{name}_conv"
+        )
+    x = conv(x)
     x = layers.BatchNormalization(epsilon=BN_EPSILON, momentum=BN_MOMENTUM, name=f"{name}_bn")(x)
     if relu:
         x = layers.ReLU(name=f"{name}_relu")(x)

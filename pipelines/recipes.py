@@ -7,7 +7,7 @@
 | recipe   | model      | input | batch | epochs | peak LR (per base batch) | schedule      | wd     |
 |----------|------------|-------|-------|--------|--------------------------|---------------|--------|
 | imagenet | v2_1.0     | 224   | 1024  | 240    | 0.5 / 1024               | linear to 0   | 4e-5   |
-| cifar10  | v2_0.5 (*) | 32    | 128   | 20     | 0.2 / 128, warmup 1      | linear to 0   | 5e-4   |
+| cifar10  | v2_0.5 (*) | 32    | 128   | 16     | 0.2 / 128, warmup 1      | linear to 0   | 5e-4   |
 | finetune | v2_1.0 + imagenet weights, new head | 224 | 64 | 10 | 0.01 / 64, warmup 1 | cosine | 4e-5 |
 | digits   | v2_0.5 (*) | 16    | 64    | 6      | 0.1 / 64, warmup 1       | linear to 0   | 5e-5   |
 
@@ -137,7 +137,7 @@ CIFAR10 = Recipe(
     small_inputs=True,
     image_size=32,
     batch_size=128,
-    epochs=20,
+    epochs=16,
     learning_rate=0.2,
     base_batch_size=128,
     nesterov=True,

@@ -2,7 +2,7 @@ import keras
 import numpy as np
 import pytest
 
-from keras_shufflenet.layers import ChannelShuffle, ChannelSplit, GroupedPointwiseConv2D
+from keras_shufflenet.layers import ChannelShuffle, ChannelSplit, GroupedPointwiseConv2D, PointwiseConv2D
 
 
 def shuffle_by_definition(x, groups):
@@ -83,7 +83,9 @@ def test_grouped_pointwise_rejects_bad_groups():
 
 
 @pytest.mark.parametrize(
-    "layer", [ChannelShuffle(4, name="s"), ChannelSplit(2, name="p"), GroupedPointwiseConv2D(8, 2, name="g")]
+    "layer",
+    [ChannelShuffle(4, name="s"), ChannelSplit(2, name="p"), GroupedPointwiseConv2D(8, 2, name="g"),
+     PointwiseConv2D(8, use_bias=True, activation="relu", name="c")],
 )
 def test_layers_round_trip_config(layer):
     clone = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(layer))
@@ -91,12 +93,33 @@ def test_layers_round_trip_config(layer):
     assert clone.get_config() == layer.get_config()
 
 
-def test_grouped_pointwise_training_formulation_matches_inference():
-    """Training runs one 1x1 conv per group on TF (faster); the numbers must not change."""
-    layer = GroupedPointwiseConv2D(12, groups=3)
-    x = np.random.default_rng(4).normal(size=(2, 7, 7, 24)).astype("float32")
-    np.testing.assert_allclose(
-        keras.ops.convert_to_numpy(layer(x, training=True)),
-        keras.ops.convert_to_numpy(layer(x, training=False)),
-        atol=1e-5,
-    )
+@pytest.mark.parametrize(
+    "layer",
+    [GroupedPointwiseConv2D(12, groups=3), GroupedPointwiseConv2D(12, groups=1),
+     PointwiseConv2D(12, use_bias=True, bias_initializer="random_normal", activation="relu")],
+    ids=["grouped", "grouped-1", "pointwise"],
+)
+def test_pointwise_training_formulation_matches_inference_and_conv2d(layer):
+    """Training runs matrix products on TF (faster); outputs and gradients must not change."""
+    import tensorflow as tf
+
+    x = tf.constant(np.random.default_rng(4).normal(size=(2, 7, 7, 24)).astype("float32"))
+    results = []
+    for training in (True, False):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            y = layer(x, training=training)
+        results.append((y.numpy(), *[g.numpy() for g in tape.gradient(y, [x, *layer.trainable_weights])]))
+    for trained, inferred in zip(*results):
+        np.testing.assert_allclose(trained, inferred, atol=1e-5)
+    if isinstance(layer, PointwiseConv2D):
+        assert isinstance(layer, keras.layers.Conv2D) and layer.kernel.shape == (1, 1, 24, 12)
+
+
+def test_pointwise_conv_rejects_other_shapes():
+    with pytest.raises(ValueError, match="1x1 with stride 1"):
+        PointwiseConv2D(8, kernel_size=3)
+    with pytest.raises(ValueError, match="1x1 with stride 1"):
+        PointwiseConv2D(8, strides=2)
+    with pytest.raises(ValueError, match="GroupedPointwiseConv2D"):
+        PointwiseConv2D(8, groups=2)

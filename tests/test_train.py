@@ -301,3 +301,33 @@ def test_killed_run_resumes_and_ends_with_the_uninterrupted_weights(tmp_path):
         history.read_history(killed_dir / "history.csv")["loss"],
         history.read_history(reference_dir / "history.csv")["loss"],
     )
+
+
+def test_torch_backend_trains_and_its_model_exports_to_tflite(tmp_path):
+    pytest.importorskip("torch")
+    from keras_shufflenet.tflite.export import export_tflite
+    from keras_shufflenet.tflite.runtime import TFLiteClassifier
+
+    model_dir = tmp_path / "run"
+    command = train_command(model_dir)
+    command = [c for c in command if c not in ("--deterministic", "--run_eagerly")] + ["--backend=torch"]
+    command[command.index("--epochs=4")] = "--epochs=1"
+    run = subprocess.run(command, env=run_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=300)
+    log = run.stdout.decode()
+    assert run.returncode == 0, log
+    assert "Restarting on the Keras torch backend" in log
+    assert json.loads((model_dir / "result.json").read_text())["backend"] == "torch"
+
+    model = keras.saving.load_model(model_dir / "model.keras", safe_mode=True)  # on TensorFlow
+    images = np.random.RandomState(0).uniform(0, 255, (3, 16, 16, 3)).astype("float32")
+    path = export_tflite(model, tmp_path / "model.tflite", mode="float32")
+    got = TFLiteClassifier(str(path)).predict(images)
+    np.testing.assert_allclose(got, model.predict(images, verbose=0), atol=1e-5)
+
+
+def test_distribution_needs_the_tensorflow_backend(tmp_path):
+    command = train_command(tmp_path / "run") + ["--backend=torch", "--strategy=mirrored"]
+    pytest.importorskip("torch")
+    run = subprocess.run(command, env=run_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=300)
+    assert run.returncode != 0
+    assert "needs the TensorFlow backend" in run.stdout.decode()
