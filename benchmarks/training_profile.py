@@ -104,7 +104,7 @@ def keras_step_ms(model, batch, size, runs):
     import numpy as np
 
     model.compile(optimizer=keras.optimizers.SGD(0.01, momentum=0.9),
-                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+                  loss=keras.losses.SparseCategoricalCrossentropy())  # the model ends in softmax
     rng = np.random.default_rng(1)
     x = rng.uniform(-1, 1, (batch, size, size, 3)).astype("float32")
     y = rng.integers(0, model.output_shape[-1], batch)

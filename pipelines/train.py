@@ -5,7 +5,7 @@
         --data=../shared/cifar10 --model_dir=runs/cifar10 --model=v2_0.5
     python -m keras_shufflenet.pipelines.train --recipe=imagenet --data=tfds:imagenet2012 \\
         --data_dir=~/tensorflow_datasets --model_dir=gs://... --strategy=mirrored
-    python -m keras_shufflenet.pipelines.train --backend=torch ...   # Keras on PyTorch (CPU)
+    python -m keras_shufflenet.pipelines.train --backend=jax ...     # another Keras backend
 
 The model directory receives, as training goes:
   checkpoints/   resumable state after every `--checkpoint_every` epochs
@@ -516,9 +516,10 @@ def define_flags():
     flags.DEFINE_bool("run_eagerly", False, "No tf.function (debugging, very short runs).")
     flags.DEFINE_enum(
         "backend", None, list(BACKENDS),
-        "Keras backend to train on (default: KERAS_BACKEND, else tensorflow). On CPU, torch "
-        "trains ShuffleNet at 224x224 faster; see benchmarks/training_speed.py. The saved "
-        "model.keras loads on any backend, and the TFLite export runs on tensorflow.",
+        "Keras backend to train on (default: KERAS_BACKEND, else tensorflow). On this CPU "
+        "tensorflow trains ShuffleNet fastest (benchmarks/training_speed.py); others are for "
+        "accelerators they suit. The saved model.keras loads on any backend, and the TFLite "
+        "export runs on tensorflow.",
     )
     flags.mark_flag_as_required("model_dir")
 
