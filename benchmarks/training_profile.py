@@ -120,11 +120,7 @@ def torch_op_profile(spec, batch, size, steps, top):
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     import torch_shufflenet
 
-    family, width, *rest = spec.split("_")
-    if family == "v2":
-        model = torch_shufflenet.shufflenet_v2(float(width))
-    else:
-        model = torch_shufflenet.shufflenet_v1(float(width), groups=int(rest[0][1:]))
+    model = torch_shufflenet.from_spec(spec)
     model.train()
     optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     x = torch.rand(batch, 3, size, size)

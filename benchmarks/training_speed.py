@@ -63,11 +63,7 @@ import torch_shufflenet
 
 cfg = json.loads(sys.argv[1])
 torch.set_num_threads(cfg["threads"])
-family, width, *rest = cfg["model"].split("_")
-if family == "v2":
-    model = torch_shufflenet.shufflenet_v2(float(width))
-else:
-    model = torch_shufflenet.shufflenet_v1(float(width), groups=int(rest[0][1:]))
+model = torch_shufflenet.from_spec(cfg["model"])
 model.train()
 opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
 loss_fn = torch.nn.CrossEntropyLoss()
