@@ -123,6 +123,18 @@ def batchnorm_fused(x, w):
     return y
 
 
+def batchnorm_written_out(x, w):
+    from keras_shufflenet.layers import _batch_norm_train_tf
+
+    return _batch_norm_train_tf(x, w, tf.zeros_like(w), 1e-5)[0]
+
+
+BATCHNORM_WAYS = [
+    ("moments + batch_normalization", batchnorm_keras),
+    ("FusedBatchNormV3", batchnorm_fused),
+    ("matvec stats, written-out grad", batchnorm_written_out),
+]
+
 # (operation, input shape at batch 1, weight shape, [(name, fn), ...])
 CASES = [
     ("1x1 conv 116->116 @28", (28, 28, 116), (1, 1, 116, 116),
@@ -139,8 +151,9 @@ CASES = [
     ("shuffle g2 232 @28", (28, 28, 232), (1,),
      [("reshape-transpose", shuffle_transpose(2)), ("gather", shuffle_gather(2))]),
     ("split + concat 232 @28", (28, 28, 232), (1,), [("split/concat", split_concat_slices)]),
-    ("BatchNorm 116 @28 (train)", (28, 28, 116), (116,),
-     [("moments + batch_normalization", batchnorm_keras), ("FusedBatchNormV3", batchnorm_fused)]),
+    ("BatchNorm 116 @28 (train)", (28, 28, 116), (116,), BATCHNORM_WAYS),
+    ("BatchNorm 1024 @7 (train)", (7, 7, 1024), (1024,), BATCHNORM_WAYS),
+    ("BatchNorm 24 @32 (train, CIFAR)", (32, 32, 24), (24,), BATCHNORM_WAYS),
 ]
 
 

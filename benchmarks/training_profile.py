@@ -3,6 +3,7 @@ beside PyTorch's own operator profile of the same network.
 
     python benchmarks/training_profile.py                        # V2 1.0x, V2 0.5x, V1 1.0x g3
     python benchmarks/training_profile.py --models=v2_1.0 --batch=32 --json=profile.json
+    python benchmarks/training_profile.py --models=v2_0.5 --small_inputs --size=32 --batch=128 --classes=10
 
 Keras side: every layer of the model is run alone, forward and backward
 (`GradientTape` with a fixed upstream gradient, inside `tf.function`, training
@@ -27,6 +28,8 @@ from absl import app, flags
 flags.DEFINE_list("models", ["v2_1.0", "v2_0.5", "v1_1.0_g3"], "Model specs.")
 flags.DEFINE_integer("batch", 64, "Batch size.")
 flags.DEFINE_integer("size", 224, "Input size.")
+flags.DEFINE_bool("small_inputs", False, "Build CIFAR-style models (no early down-sampling; Keras only).")
+flags.DEFINE_integer("classes", 1000, "Classifier classes.")
 flags.DEFINE_integer("runs", 5, "Timed runs per layer (median).")
 flags.DEFINE_integer("torch_ops", 12, "PyTorch ops to list (0: skip PyTorch).")
 flags.DEFINE_string("json", None, "Write the profiles here.")
@@ -162,11 +165,13 @@ def main(argv):
 
     results = {}
     for spec in FLAGS.models:
-        model = build_model(spec, classes=1000, image_size=FLAGS.size)
+        model = build_model(
+            spec, classes=FLAGS.classes, image_size=FLAGS.size, small_inputs=FLAGS.small_inputs
+        )
         kinds = keras_layer_profile(model, FLAGS.batch, FLAGS.runs)
         step_ms = keras_step_ms(model, FLAGS.batch, FLAGS.size, FLAGS.runs)
         torch_profile = None
-        if FLAGS.torch_ops:
+        if FLAGS.torch_ops and not FLAGS.small_inputs:
             torch_profile = torch_op_profile(spec, FLAGS.batch, FLAGS.size, FLAGS.runs, FLAGS.torch_ops)
         print_profile(spec, step_ms, kinds, torch_profile)
         results[spec] = {"keras_step_ms": step_ms, "keras_layers": kinds, "torch": torch_profile}

@@ -19,6 +19,7 @@ _EXPORTS = {
     "ChannelSplit": "keras_shufflenet.layers",
     "GroupedPointwiseConv2D": "keras_shufflenet.layers",
     "PointwiseConv2D": "keras_shufflenet.layers",
+    "BatchNormalization": "keras_shufflenet.layers",
     "count_flops": "keras_shufflenet.flops",
     "count_params": "keras_shufflenet.flops",
     "preprocess_input": "keras_shufflenet.preprocessing",

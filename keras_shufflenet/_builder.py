@@ -9,7 +9,7 @@ import keras
 from keras import layers
 
 from keras_shufflenet import preprocessing
-from keras_shufflenet.layers import PointwiseConv2D
+from keras_shufflenet.layers import BatchNormalization, PointwiseConv2D
 
 # torchvision's BatchNorm2d: eps 1e-5, momentum 0.1 (Keras counts the other way).
 BN_EPSILON = 1e-5
@@ -104,10 +104,15 @@ def conv_bn(x, filters, kernel_size, strides=1, relu=True, name=None):
             filters, kernel_size, strides=strides, padding=padding, use_bias=False, name=f"{name}_conv"
         )
     x = conv(x)
-    x = layers.BatchNormalization(epsilon=BN_EPSILON, momentum=BN_MOMENTUM, name=f"{name}_bn")(x)
+    x = batch_norm(f"{name}_bn")(x)
     if relu:
         x = layers.ReLU(name=f"{name}_relu")(x)
     return x
+
+
+def batch_norm(name):
+    """torchvision's BatchNorm2d settings, in the layer that trains faster on TensorFlow."""
+    return BatchNormalization(epsilon=BN_EPSILON, momentum=BN_MOMENTUM, name=name)
 
 
 def depthwise_bn(x, strides, name):
@@ -120,9 +125,7 @@ def depthwise_bn(x, strides, name):
     x = layers.DepthwiseConv2D(
         3, strides=strides, padding=padding, use_bias=False, name=f"{name}_dwconv"
     )(x)
-    return layers.BatchNormalization(epsilon=BN_EPSILON, momentum=BN_MOMENTUM, name=f"{name}_bn")(
-        x
-    )
+    return batch_norm(f"{name}_bn")(x)
 
 
 def stem(x, filters, small_inputs, include_preprocessing):

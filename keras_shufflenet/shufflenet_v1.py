@@ -61,17 +61,13 @@ def shufflenet_v1_unit(x, out_channels, groups, strides, first_group_conv, name,
     first_groups = groups if first_group_conv else 1
 
     y = GroupedPointwiseConv2D(bottleneck, first_groups, name=f"{name}_gconv1")(x)
-    y = layers.BatchNormalization(
-        epsilon=_builder.BN_EPSILON, momentum=_builder.BN_MOMENTUM, name=f"{name}_gconv1_bn"
-    )(y)
+    y = _builder.batch_norm(f"{name}_gconv1_bn")(y)
     y = layers.ReLU(name=f"{name}_gconv1_relu")(y)
     if groups > 1 and shuffle:
         y = ChannelShuffle(groups, name=f"{name}_shuffle")(y)
     y = _builder.depthwise_bn(y, strides, name=f"{name}_dw")
     y = GroupedPointwiseConv2D(branch_out, groups, name=f"{name}_gconv2")(y)
-    y = layers.BatchNormalization(
-        epsilon=_builder.BN_EPSILON, momentum=_builder.BN_MOMENTUM, name=f"{name}_gconv2_bn"
-    )(y)
+    y = _builder.batch_norm(f"{name}_gconv2_bn")(y)
     if strides == 1:
         y = layers.Add(name=f"{name}_add")([x, y])
     else:

@@ -14,6 +14,10 @@ themselves) with int32 labels `[B]`.
 
 Corrupt or undecodable images are skipped, never a crash; `info.skipped`
 counts them once the data has been read, and `info.report_skipped()` names them.
+
+Encoded images that fit in memory are held there; when they all decode to one
+shape (CIFAR-10's 32x32 PNGs, say) and the pixels fit too, they are decoded once
+while the pipeline is built, not again every epoch.
 """
 
 import dataclasses
@@ -70,6 +74,11 @@ class DecodeCounter:
 
         return wrapped
 
+    def record_decoded_up_front(self, decodable):
+        """Marks every example seen, and the `decodable` (boolean mask) ones decoded."""
+        self.seen.assign(tf.ones_like(self.seen))
+        self.decoded.assign(tf.constant(decodable, tf.bool))
+
     def skipped_indices(self):
         return np.flatnonzero(self.seen.numpy() & ~self.decoded.numpy())
 
@@ -83,7 +92,10 @@ class DatasetInfo:
         class_names: label names, index = label.
         num_examples: examples listed in the split (before any are skipped).
         steps_per_epoch: batches in one pass over `num_examples` examples.
-        cached: whether decoded images are cached in memory.
+        cached: whether the images are held in memory (encoded, or decoded when
+            `decoded_once`).
+        decoded_once: whether the images were decoded once, up front, and
+            held as pixels.
         skipped: corrupt or undecodable images met so far (read it after
             iterating; each image counts once however many passes).
     """
@@ -97,6 +109,7 @@ class DatasetInfo:
     batch_size: int
     steps_per_epoch: int
     cached: bool
+    decoded_once: bool = False
     counter: DecodeCounter = dataclasses.field(default=None, repr=False)
 
     @property
@@ -222,8 +235,15 @@ def build_dataset(
         source, split, num_examples, len(listed.class_names), listed.memory_bytes / 1e6,
         ", held in memory" if cached else "",
     )
+    decoded_once = False
     if cached:
-        table = InMemoryTable(*load_encoded(listed))
+        items, labels = load_encoded(listed)
+        decoded = decode_uniform(items, budget)
+        if decoded is not None:
+            pixels, decodable = decoded
+            counter.record_decoded_up_front(decodable)
+            items, labels, encoded, decoded_once = pixels, labels[decodable], False, True
+        table = InMemoryTable(items, labels)
     elif listed.stream is None:
         table = InMemoryTable(listed.items, listed.labels)
     else:
@@ -234,10 +254,11 @@ def build_dataset(
         if table is None:  # a stream: shuffled within blocks
             ds = listed.stream.enumerate().map(lambda i, ex: (i, ex[0], ex[1]))
             return ds if epoch_seed is None else block_shuffle(ds, STREAM_SHUFFLE_BLOCK, epoch_seed)
-        indices = tf.data.Dataset.range(num_examples)
+        size = table.size
+        indices = tf.data.Dataset.range(size)
         if epoch_seed is not None:
             indices = indices.map(
-                lambda i: tf.random.experimental.index_shuffle(i, epoch_seed, num_examples - 1)
+                lambda i: tf.random.experimental.index_shuffle(i, epoch_seed, size - 1)
             )
         read = listed.payload == "path" and not cached
         return indices.map(lambda i: (i,) + table.lookup(i, read_files=read), num_parallel_calls=AUTOTUNE)
@@ -291,6 +312,7 @@ def build_dataset(
         batch_size=batch_size,
         steps_per_epoch=steps,
         cached=cached,
+        decoded_once=decoded_once,
         counter=counter,
     )
     return dataset, info
@@ -304,6 +326,7 @@ class InMemoryTable:
     """
 
     def __init__(self, items, labels):
+        self.size = len(labels)
         with tf.init_scope():
             self.items = tf.Variable(tf.constant(items), trainable=False, name="items")
             self.labels = tf.Variable(tf.constant(labels, tf.int32), trainable=False, name="labels")
@@ -330,6 +353,30 @@ def load_encoded(listed):
     if not items:
         raise ValueError("The split has no examples.")
     return np.array(items, dtype=object), np.concatenate(labels)
+
+
+def decode_uniform(items, budget_bytes):
+    """Decodes encoded `items` once: `(uint8 pixels [n, H, W, 3], decodable mask)`.
+
+    None (decode every epoch instead) as soon as two images differ in shape or
+    the pixels would take more than `budget_bytes`. Undecodable items are left
+    out of the pixels and False in the mask.
+    """
+    indexed = tf.data.Dataset.from_tensor_slices((tf.range(len(items), dtype=tf.int64), items))
+    decoded = indexed.map(
+        lambda i, data: (i, augment_lib.decode(data)), num_parallel_calls=AUTOTUNE
+    ).ignore_errors()
+    decodable = np.zeros(len(items), bool)
+    pixels, shape = [], None
+    for index, image in decoded.prefetch(AUTOTUNE).as_numpy_iterator():
+        shape = image.shape if shape is None else shape
+        if image.shape != shape or (len(pixels) + 1) * image.nbytes > budget_bytes:
+            return None
+        decodable[index] = True
+        pixels.append(image)
+    if not pixels:
+        return None
+    return np.stack(pixels), decodable  # tf.data keeps the order: pixels[k] is the k-th decodable
 
 
 def block_shuffle(ds, block_size, seed):

@@ -123,6 +123,38 @@ def test_corrupt_images_are_skipped_and_counted(folder_with_corrupt_files, cache
     assert info.report_skipped() == info.skipped
 
 
+def test_same_size_images_are_decoded_once_with_the_same_batches(tmp_path):
+    images = gradient_images(12, 20, 20)
+    sources.write_image_folder(tmp_path / "same", images, np.arange(12) % 3, ["a", "b", "c"], extension=".png")
+    runs = {}
+    for cache in (True, False):
+        ds, info = build_dataset(
+            str(tmp_path / "same"), "train", training=True, image_size=16, batch_size=5, cache=cache,
+            augment=AugmentConfig(crop_padding=2), start_epoch=0,
+        )
+        assert info.decoded_once == cache and info.cached == cache
+        runs[cache] = batches(ds.take(6))  # two epochs
+    for (x1, y1), (x2, y2) in zip(runs[True], runs[False]):
+        np.testing.assert_array_equal(x1, x2)
+        np.testing.assert_array_equal(y1, y2)
+
+
+def test_images_of_different_sizes_are_decoded_every_pass(tmp_path):
+    labels = np.arange(6) % 2
+    sources.write_image_folder(tmp_path, gradient_images(3, 20, 20), labels[:3], ["a", "b"])
+    sources.write_image_folder(tmp_path, gradient_images(3, 24, 28, seed=1), labels[3:], ["a", "b"], extension=".png")
+    ds, info = build_dataset(str(tmp_path), "train", training=False, image_size=16, batch_size=4)
+    assert info.cached and not info.decoded_once
+    assert sum(len(y) for _, y in batches(ds)) == info.num_examples == 4  # 1 per class held out
+
+
+def test_corrupt_images_are_counted_when_decoded_once(folder_with_corrupt_files):
+    ds, info = build_dataset(folder_with_corrupt_files, "train", training=True, image_size=24, batch_size=5)
+    assert info.decoded_once
+    assert sorted(os.path.basename(n) for n in info.skipped_names()) == ["notes.jpg", "truncated.jpg"]
+    assert sum(len(y) for _, y in batches(ds)) == info.num_examples - 2
+
+
 def test_both_corrupt_files_are_reported_over_train_and_validation(folder_with_corrupt_files):
     skipped = []
     total = 0

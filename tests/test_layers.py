@@ -2,7 +2,13 @@ import keras
 import numpy as np
 import pytest
 
-from keras_shufflenet.layers import ChannelShuffle, ChannelSplit, GroupedPointwiseConv2D, PointwiseConv2D
+from keras_shufflenet.layers import (
+    BatchNormalization,
+    ChannelShuffle,
+    ChannelSplit,
+    GroupedPointwiseConv2D,
+    PointwiseConv2D,
+)
 
 
 def shuffle_by_definition(x, groups):
@@ -85,7 +91,8 @@ def test_grouped_pointwise_rejects_bad_groups():
 @pytest.mark.parametrize(
     "layer",
     [ChannelShuffle(4, name="s"), ChannelSplit(2, name="p"), GroupedPointwiseConv2D(8, 2, name="g"),
-     PointwiseConv2D(8, use_bias=True, activation="relu", name="c")],
+     PointwiseConv2D(8, use_bias=True, activation="relu", name="c"),
+     BatchNormalization(epsilon=1e-5, momentum=0.9, name="b")],
 )
 def test_layers_round_trip_config(layer):
     clone = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(layer))
@@ -123,3 +130,53 @@ def test_pointwise_conv_rejects_other_shapes():
         PointwiseConv2D(8, strides=2)
     with pytest.raises(ValueError, match="GroupedPointwiseConv2D"):
         PointwiseConv2D(8, groups=2)
+
+
+def _batch_norm_step(layer, x, upstream, training):
+    import tensorflow as tf
+
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        y = layer(x, training=training)
+    grads = tape.gradient(y, [x, layer.gamma, layer.beta], output_gradients=upstream)
+    return [y.numpy(), *[g.numpy() for g in grads], layer.moving_mean.numpy(), layer.moving_variance.numpy()]
+
+
+@pytest.mark.parametrize("shape", [(4, 6, 6, 8), (16, 3, 3, 40), (5, 12)])
+def test_batch_norm_training_step_matches_keras(shape):
+    """The written-out TF training path: outputs, all gradients and moving statistics equal Keras'."""
+    import tensorflow as tf
+
+    rng = np.random.default_rng(7)
+    # An offset mean and uneven scales, so E[x^2] - E[x]^2 is not the easy case.
+    x = tf.constant((rng.normal(size=shape) * rng.uniform(0.1, 3, shape[-1]) + 2.5).astype("float32"))
+    upstream = tf.constant(rng.normal(size=shape).astype("float32"))
+    channels = shape[-1]
+    gamma, beta = rng.normal(size=channels), rng.normal(size=channels)
+    results = []
+    for cls in (BatchNormalization, keras.layers.BatchNormalization):
+        layer = cls(epsilon=1e-5, momentum=0.9)
+        layer.build(shape)
+        layer.set_weights([gamma, beta, np.full(channels, 0.3), np.full(channels, 1.7)])
+        steps = [_batch_norm_step(layer, x, upstream, training=True) for _ in range(2)]
+        results.append(steps + [_batch_norm_step(layer, x, upstream, training=False)])
+    for ours_step, keras_step in zip(*results):
+        for name, ours, theirs in zip(
+            ["outputs", "d_inputs", "d_gamma", "d_beta", "moving_mean", "moving_variance"], ours_step, keras_step
+        ):
+            scale = max(1.0, float(np.abs(theirs).max()))
+            np.testing.assert_allclose(ours, theirs, atol=2e-5 * scale, err_msg=name)
+
+
+def test_batch_norm_uses_keras_path_where_the_fast_one_does_not_apply():
+    x = np.random.default_rng(1).normal(size=(4, 3, 3, 6)).astype("float32")
+    synced = BatchNormalization(synchronized=True)
+    frozen = BatchNormalization()
+    frozen.trainable = False
+    inputs = keras.Input((3, 3, 6))
+    assert not synced._has_fast_training_path(inputs, True, None)
+    frozen(x)
+    assert not frozen._has_fast_training_path(inputs, True, None)
+    assert not BatchNormalization()._has_fast_training_path(inputs, False, None)
+    assert not BatchNormalization(axis=1)._has_fast_training_path(inputs, True, None)
+    assert BatchNormalization()._has_fast_training_path(inputs, True, None)
