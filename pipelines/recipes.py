@@ -7,7 +7,7 @@
 | recipe   | model      | input | batch | epochs | peak LR (per base batch) | schedule      | wd     |
 |----------|------------|-------|-------|--------|--------------------------|---------------|--------|
 | imagenet | v2_1.0     | 224   | 1024  | 240    | 0.5 / 1024               | linear to 0   | 4e-5   |
-| cifar10  | v2_0.5 (*) | 32    | 128   | 16     | 0.2 / 128, warmup 1      | linear to 0   | 5e-4   |
+| cifar10  | v2_0.5 (*) | 32    | 128   | 17     | 0.2 / 128, warmup 1      | linear to 0   | 5e-4   |
 | finetune | v2_1.0 + imagenet weights, new head | 224 | 64 | 10 | 0.01 / 64, warmup 1 | cosine | 4e-5 |
 | digits   | v2_0.5 (*) | 16    | 64    | 6      | 0.1 / 64, warmup 1       | linear to 0   | 5e-5   |
 
@@ -18,6 +18,11 @@
 weight decay 4e-5 on the convolution and dense kernels (not BatchNorm), and the
 official code's label smoothing 0.1 and colour jitter 0.4. The learning rate
 scales linearly with the batch you actually use (0.125 at batch 256).
+
+`cifar10` is sized for an hour on a 2-core CPU: 17 epochs, shifts of up to 2
+pixels (not the usual 4: a model this small, trained this briefly, underfits;
+its training accuracy stayed within 1.3 points of test accuracy with 4) and
+horizontal flips.
 """
 
 import dataclasses
@@ -137,7 +142,7 @@ CIFAR10 = Recipe(
     small_inputs=True,
     image_size=32,
     batch_size=128,
-    epochs=16,
+    epochs=17,
     learning_rate=0.2,
     base_batch_size=128,
     nesterov=True,
@@ -145,7 +150,7 @@ CIFAR10 = Recipe(
     schedule="linear",
     warmup_epochs=1.0,
     label_smoothing=0.1,
-    augment=AugmentConfig(crop_padding=4, flip=True, center_crop_fraction=1.0),
+    augment=AugmentConfig(crop_padding=2, flip=True, center_crop_fraction=1.0),
 )
 
 FINETUNE = Recipe(

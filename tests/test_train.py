@@ -42,7 +42,7 @@ def test_imagenet_recipe_is_the_papers():
     assert r.scaled_learning_rate() == 0.5
     assert r.scaled_learning_rate(256) == 0.125  # linear scaling to the batch used
     cifar = recipes.get("cifar10")
-    assert cifar.small_inputs and cifar.image_size == 32 and cifar.augment.crop_padding == 4
+    assert cifar.small_inputs and cifar.image_size == 32 and cifar.augment.crop_padding == 2
     assert recipes.get("finetune").weights == "imagenet"
 
 
