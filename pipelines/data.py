@@ -16,7 +16,7 @@ Corrupt or undecodable images are skipped, never a crash; `info.skipped`
 counts them once the data has been read, and `info.report_skipped()` names them.
 
 Encoded images that fit in memory are held there; when they all decode to one
-shape (CIFAR-10's 32x32 PNGs, say) and the pixels fit too, they are decoded once
+shape (CIFAR-10's 32x32 images, say) and the pixels fit too, they are decoded once
 while the pipeline is built, not again every epoch.
 """
 

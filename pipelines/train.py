@@ -75,8 +75,8 @@ class TrainConfig:
             rounds differently from one device's unsynchronized statistics.)
         checkpoint_every: save a resumable checkpoint every N epochs (and
             after the last).
-        eval_every: evaluate on `eval_split` every N epochs during training
-            (0: only at the end).
+        eval_every: evaluate on `eval_split` every N epochs during training,
+            and after the last (0: only after training, outside the history).
         cache: hold the encoded images in memory when they fit.
         verbose: Keras verbosity: "auto", 0, 1 (progress bars) or 2 (one line
             per epoch).
@@ -180,6 +180,11 @@ def prepare_for_training(model, weight_decay, sync_batchnorm):
             if isinstance(layer, keras.layers.BatchNormalization):
                 layer.synchronized = True
     return model
+
+
+def validation_epochs(every, epochs):
+    """The (1-based) epochs that validate: every `every`-th, and always the last."""
+    return sorted(set(range(every, epochs + 1, every)) | {epochs}) if every else [epochs]
 
 
 def _fingerprint(config, num_classes):
@@ -435,7 +440,7 @@ def train(config):
         shuffle=False,  # the dataset shuffles itself, by (seed, epoch)
         validation_data=_with_options(eval_ds, num_classes) if config.eval_every else None,
         validation_steps=eval_info.steps_per_epoch,  # the exact count: no "ran out of data" warning
-        validation_freq=max(config.eval_every, 1),
+        validation_freq=validation_epochs(config.eval_every, recipe.epochs),
         callbacks=callbacks,
         verbose=config.verbose,
     )

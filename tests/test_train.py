@@ -20,6 +20,7 @@ from keras_shufflenet.pipelines.train import (
     TrainingDiverged,
     prepare_for_training,
     train,
+    validation_epochs,
 )
 
 # Small enough for seconds per epoch on 2 CPU cores.
@@ -44,6 +45,12 @@ def test_imagenet_recipe_is_the_papers():
     cifar = recipes.get("cifar10")
     assert cifar.small_inputs and cifar.image_size == 32 and cifar.augment.crop_padding == 2
     assert recipes.get("finetune").weights == "imagenet"
+
+
+def test_validation_runs_every_n_epochs_and_after_the_last():
+    assert validation_epochs(2, 17) == [2, 4, 6, 8, 10, 12, 14, 16, 17]
+    assert validation_epochs(1, 3) == [1, 2, 3]
+    assert validation_epochs(5, 5) == [5]
 
 
 def test_schedule_warmup_then_linear_or_cosine_to_zero():
