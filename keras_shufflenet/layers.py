@@ -250,7 +250,7 @@ def _batch_norm_train_tf(inputs, gamma, beta, epsilon):
     `keras.layers.BatchNormalization`. Column sums are matrix-vector products
     and the backward pass is written out: two column sums and one per-channel affine map
     of the upstream gradient and the input. TensorFlow's automatic gradient of
-    the textbook graph takes about 1.6x as long on this model's shapes
+    the textbook graph takes 1.2-1.6x as long on ShuffleNet's shapes
     (`benchmarks/layer_formulations.py`).
     """
     import tensorflow as tf
