@@ -45,11 +45,13 @@ setup(
         "keras_shufflenet",
         "keras_shufflenet.pipelines",
         "keras_shufflenet.tflite",
+        "keras_shufflenet.tflite.device",
     ],
     package_dir={
         "keras_shufflenet": "keras_shufflenet",
         "keras_shufflenet.pipelines": "pipelines",
         "keras_shufflenet.tflite": "tflite",
+        "keras_shufflenet.tflite.device": "tflite/device",
     },
     package_data={"keras_shufflenet": ["data/*"]},
     install_requires=CORE,

@@ -60,7 +60,8 @@ def main(argv):
     from keras_shufflenet.pipelines.data import build_dataset
     from keras_shufflenet.pipelines.files import write_json
     from keras_shufflenet.pipelines.train import TrainConfig, train
-    from keras_shufflenet.tflite import accuracy, export, graph, metadata, runtime
+    from keras_shufflenet.tflite import accuracy, export, metadata
+    from keras_shufflenet.tflite.device import graph, runtime
 
     root = extract(FLAGS.tarball, FLAGS.work_dir)
     recipe = recipes.get("cifar10").replace(model=FLAGS.model, epochs=FLAGS.epochs)

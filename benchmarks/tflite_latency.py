@@ -138,7 +138,7 @@ def build_and_export(entry, output_dir, size, count, reuse):
         model, paths["int8"], mode="int8",
         representative_images=calibration_images(entry.scale, count, size), num_calibration=count,
     )
-    from keras_shufflenet.tflite.benchmark_report import atomic_write
+    from keras_shufflenet.tflite.device.benchmark_report import atomic_write
 
     atomic_write(meta_path, json.dumps({"macs": macs}))
     keras.backend.clear_session()
@@ -221,7 +221,7 @@ def ablation_variant(path, out_path, kind):
     inside the whole graph, fusion and all, which isolated-op timing cannot show.
     Returns the number of ops removed.
     """
-    from keras_shufflenet.tflite import graph as graph_lib
+    from keras_shufflenet.tflite.device import graph as graph_lib
 
     fb = graph_lib.schema()
     model = graph_lib.read_model(path)
@@ -262,7 +262,7 @@ def ablation_variant(path, out_path, kind):
         op.inputs = [resolve(t) for t in op.inputs]
     graph.outputs = [resolve(t) for t in graph.outputs]
     graph.operators = [op for i, op in enumerate(graph.operators) if i not in drop]
-    from keras_shufflenet.tflite.benchmark_report import atomic_write
+    from keras_shufflenet.tflite.device.benchmark_report import atomic_write
 
     atomic_write(out_path, graph_lib.pack_model(model))
     return len(drop)
@@ -339,7 +339,7 @@ def main(argv):
     from absl import logging
 
     logging.set_verbosity(logging.WARNING)  # the exporter's per-model info lines
-    from keras_shufflenet.tflite import benchmark, benchmark_report, op_profile
+    from keras_shufflenet.tflite.device import benchmark, benchmark_report, op_profile
 
     threads = [int(t) for t in FLAGS.threads]
     wanted = [e for e in MODELS if FLAGS.models == ["all"] or e.name in FLAGS.models]

@@ -25,7 +25,8 @@ FLAGS = flags.FLAGS
 def run_demo(out_dir, epochs=None, benchmark_runs=50, verbose=2):
     """Runs the whole job into `out_dir`; returns the summary dict."""
     from keras_shufflenet.pipelines import data, evaluate, recipes, train
-    from keras_shufflenet.tflite import benchmark, export, metadata
+    from keras_shufflenet.tflite import export, metadata
+    from keras_shufflenet.tflite.device import benchmark
 
     recipe = recipes.get("digits")
     if epochs is not None:

@@ -83,7 +83,7 @@ def evaluate_tflite(path, dataset, num_threads=None):
     Images are fed as float pixels; `TFLiteClassifier` quantizes them for
     int8/uint8 inputs and dequantizes the scores.
     """
-    from keras_shufflenet.tflite.runtime import TFLiteClassifier
+    from keras_shufflenet.tflite.device.runtime import TFLiteClassifier
 
     classifier = TFLiteClassifier(path, num_threads=num_threads or os.cpu_count() or 1)
     return accuracy_report(*_scores_and_labels(lambda x: classifier.predict(np.asarray(x)), dataset))
@@ -108,7 +108,7 @@ def top1_agreement(result_a, result_b):
 def model_input_size(path):
     """The square input size of a `.keras` or `.tflite` model (None if not fixed)."""
     if str(path).endswith(".tflite"):
-        from keras_shufflenet.tflite.runtime import TFLiteClassifier
+        from keras_shufflenet.tflite.device.runtime import TFLiteClassifier
 
         return TFLiteClassifier(path).input_shape[1]
     return load_keras_model(path).input_shape[1]

@@ -7,7 +7,8 @@ import numpy as np
 from absl import flags
 from export_models import build, digits, float32_file, int8_file, keras_file, model, path
 
-from keras_shufflenet.tflite import accuracy, export, runtime
+from keras_shufflenet.tflite import accuracy, export
+from keras_shufflenet.tflite.device import runtime
 
 
 def test_float32_tflite_matches_keras_logits_within_1e4():

@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
-from keras_shufflenet.tflite import benchmark, benchmark_report, graph, op_profile, runtime
-from keras_shufflenet.tflite.benchmark import Result, RunConfig, Setting
+from keras_shufflenet.tflite.device import benchmark, benchmark_report, graph, op_profile, runtime
+from keras_shufflenet.tflite.device.benchmark import Result, RunConfig, Setting
 
 INPUT = (32, 32, 3)
 
@@ -356,7 +356,7 @@ def test_tool_imports_neither_tensorflow_nor_keras(models):
         "    runpy.run_module('keras_shufflenet.tflite.benchmark', run_name='__main__')\n"
         "except SystemExit as e:\n"
         "    assert e.code == 0, e.code\n"
-        "import keras_shufflenet.tflite.adb\n"
+        "import keras_shufflenet.tflite.device.adb\n"
         "heavy = sorted(m for m in sys.modules if m.split('.')[0] in "
         "('tensorflow', 'keras', 'jax', 'torch', 'tf_keras'))\n"
         "print('HEAVY', heavy)\n"

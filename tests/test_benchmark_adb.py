@@ -13,8 +13,8 @@ import json
 
 import pytest
 
-from keras_shufflenet.tflite import adb, benchmark
-from keras_shufflenet.tflite.benchmark import RunConfig, Setting
+from keras_shufflenet.tflite.device import adb, benchmark
+from keras_shufflenet.tflite.device.benchmark import RunConfig, Setting
 
 T = "\t"
 

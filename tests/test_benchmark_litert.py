@@ -11,8 +11,8 @@ import sys
 import numpy as np
 import pytest
 
-from keras_shufflenet.tflite import benchmark
-from keras_shufflenet.tflite.benchmark import RunConfig, Setting
+from keras_shufflenet.tflite.device import benchmark
+from keras_shufflenet.tflite.device.benchmark import RunConfig, Setting
 
 TOOL_DIR = pathlib.Path(benchmark.__file__).resolve().parent
 

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 from export_models import SIZE, build, digits, float32_file, int8_body, int8_file, model, path
 
-from keras_shufflenet.tflite import boundary, export, graph, rewrite, runtime
+from keras_shufflenet.tflite import _boundary as boundary, export, _rewrite as rewrite
+from keras_shufflenet.tflite.device import graph, runtime
 
 ALLOWED_OPS = {
     "CONV_2D", "DEPTHWISE_CONV_2D", "CONCATENATION", "RESHAPE", "TRANSPOSE", "SPLIT", "PAD", "SUB",

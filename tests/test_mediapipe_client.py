@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 from export_models import digits, int8_file
 
-from keras_shufflenet.tflite import runtime
+from keras_shufflenet.tflite.device import runtime
 
 VENV = pathlib.Path(
     os.environ.get(

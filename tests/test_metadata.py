@@ -10,7 +10,8 @@ from export_models import build, digits, float32_file, int8_file
 
 from keras_shufflenet import preprocessing
 from keras_shufflenet.tflite import _metadata_schema_py_generated as md
-from keras_shufflenet.tflite import export, graph, metadata, runtime
+from keras_shufflenet.tflite import export, metadata
+from keras_shufflenet.tflite.device import graph, runtime
 
 
 def test_int8_metadata_reads_back_with_labels():

@@ -313,7 +313,7 @@ def test_killed_run_resumes_and_ends_with_the_uninterrupted_weights(tmp_path):
 def test_torch_backend_trains_and_its_model_exports_to_tflite(tmp_path):
     pytest.importorskip("torch")
     from keras_shufflenet.tflite.export import export_tflite
-    from keras_shufflenet.tflite.runtime import TFLiteClassifier
+    from keras_shufflenet.tflite.device.runtime import TFLiteClassifier
 
     model_dir = tmp_path / "run"
     command = train_command(model_dir)

@@ -80,7 +80,7 @@ def compare(model, float32_path, int8_path, dataset):
         dataset: `(images, labels)` batches of float pixels in the range the
             model takes (e.g. `build_dataset(..., training=False)`).
     """
-    from keras_shufflenet.tflite.runtime import TFLiteClassifier
+    from keras_shufflenet.tflite.device.runtime import TFLiteClassifier
 
     for path in (float32_path, int8_path):
         if not os.path.isfile(path):

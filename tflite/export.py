@@ -29,10 +29,10 @@ import numpy as np
 from absl import logging
 
 from keras_shufflenet.pipelines import files
-from keras_shufflenet.tflite import boundary
-from keras_shufflenet.tflite import graph
+from keras_shufflenet.tflite import _boundary as boundary
+from keras_shufflenet.tflite.device import graph
 from keras_shufflenet.tflite import metadata as metadata_lib
-from keras_shufflenet.tflite import rewrite
+from keras_shufflenet.tflite import _rewrite as rewrite
 
 MODES = ("float32", "float16", "dynamic", "int8")
 IO_DTYPES = ("float32", "int8", "uint8")
@@ -391,7 +391,7 @@ def export_tflite(
             itself); or "int8" (for such models, pixel - 128). Softmax outputs
             are quantized with scale 1/256. Other modes take "float32" only.
             Either way the whole int8 graph runs in one XNNPACK partition
-            (see `keras_shufflenet.tflite.boundary`).
+            (see `keras_shufflenet.tflite._boundary`).
         gpu_friendly: guarantee that the graph suits the TFLite GPU delegate:
             no tensor above rank 4 (the GPU delegate rejects the 5-D reshape and
             transpose of a textbook channel shuffle). keras_shufflenet's layers

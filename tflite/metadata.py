@@ -37,7 +37,7 @@ import flatbuffers
 import numpy as np
 
 from keras_shufflenet.tflite import _metadata_schema_py_generated as md
-from keras_shufflenet.tflite import graph
+from keras_shufflenet.tflite.device import graph
 
 METADATA_NAME = "TFLITE_METADATA"
 METADATA_IDENTIFIER = b"M001"

@@ -16,7 +16,7 @@ logits instead of in 8 bits.
 
 import numpy as np
 
-from keras_shufflenet.tflite import graph
+from keras_shufflenet.tflite.device import graph
 
 # Quantization of probabilities in [0, 1], as TFLite's own 8-bit softmax writes them.
 PROBABILITY_SCALE = 1.0 / 256.0

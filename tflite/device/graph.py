@@ -1,14 +1,14 @@
 """What is inside a `.tflite` file: operators, tensor shapes, and how XNNPACK runs it.
 
-    from keras_shufflenet.tflite import graph
+    from keras_shufflenet.tflite.device import graph
     summary = graph.summarize("model.tflite")
     print(summary.op_counts, summary.max_rank, graph.graph_problems(summary))
     print(graph.xnnpack_report("model.tflite"))
 
-or from the shell: `python -m keras_shufflenet.tflite.graph model.tflite`.
+or from the shell: `python -m keras_shufflenet.tflite.device.graph model.tflite`.
 
-The model is read with the LiteRT flatbuffer schema (`ai_edge_litert`, or
-TensorFlow's copy); nothing here imports TensorFlow itself.
+The model is read with the LiteRT flatbuffer schema (`ai_edge_litert`); nothing
+here imports TensorFlow.
 """
 
 import collections
@@ -39,14 +39,11 @@ def schema():
     """The generated Python module of the TFLite flatbuffer schema."""
     try:
         from ai_edge_litert import schema_py_generated
-    except ImportError:
-        try:
-            from tensorflow.lite.python import schema_py_generated
-        except ImportError as error:
-            raise ImportError(
-                "Reading .tflite files needs the flatbuffer schema from `ai-edge-litert` "
-                "(pip install ai-edge-litert) or TensorFlow."
-            ) from error
+    except ImportError as error:
+        raise ImportError(
+            "Reading .tflite files needs the flatbuffer schema from `ai-edge-litert` "
+            "(pip install ai-edge-litert)."
+        ) from error
     return schema_py_generated
 
 
@@ -394,7 +391,7 @@ def describe(path):
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     if not argv or any(a.startswith("-") for a in argv):
-        print("usage: python -m keras_shufflenet.tflite.graph MODEL.tflite [MODEL.tflite ...]", file=sys.stderr)
+        print("usage: python -m keras_shufflenet.tflite.device.graph MODEL.tflite [MODEL.tflite ...]", file=sys.stderr)
         return 2
     status = 0
     for path in argv:

@@ -40,7 +40,7 @@ Without installing the package (e.g. on a Raspberry Pi with only
 `pip install numpy ai-edge-litert`, or `tflite-runtime`), copy the
 `STANDALONE_FILES` (`benchmark.py`, `benchmark_results.py`,
 `benchmark_report.py`, `op_profile.py`, `adb.py`, `graph.py`, `runtime.py`) from the
-repository's `tflite/` folder into one folder and run
+repository's `tflite/device/` folder into one folder and run
 `python3 benchmark.py model.tflite ...`.
 """
 
