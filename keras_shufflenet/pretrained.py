@@ -129,9 +129,7 @@ def imagenet_weights_path(family, width, groups=None, cache_dir=None):
     published = PUBLISHED[key]
     cache_dir = _cache_dir(cache_dir)
     name = published.name
-    converted = os.path.join(
-        cache_dir, CACHE_SUBDIR, f"{name[: -len('.pth')]}.keras{CONVERSION_VERSION}{KERAS_SUFFIX}"
-    )
+    converted = converted_weights_path(published, cache_dir)
     if os.path.exists(converted):
         return converted
     source = keras.utils.get_file(
@@ -142,6 +140,19 @@ def imagenet_weights_path(family, width, groups=None, cache_dir=None):
     _load_state_dict(model, pth.load_state_dict(source), source=f"The weights in {name!r}")
     save_weights_atomic(model, converted)
     return converted
+
+
+def converted_weights_path(published, cache_dir=None):
+    """Where the converted `.weights.h5` of `published` (a `PublishedWeights`)
+    is cached: `<cache>/models/<checkpoint stem>.keras<CONVERSION_VERSION>.weights.h5`.
+
+    A file there is used as is, without download; this is also how to provide
+    the weights on a machine without internet (copy the cached file).
+    """
+    stem = published.name[: -len(".pth")]
+    return os.path.join(
+        _cache_dir(cache_dir), CACHE_SUBDIR, f"{stem}.keras{CONVERSION_VERSION}{KERAS_SUFFIX}"
+    )
 
 
 def verify_hash_in_name(path):
