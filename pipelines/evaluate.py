@@ -56,6 +56,36 @@ def accuracy_report(scores, labels):
     }
 
 
+def confusion_matrix(result, num_classes):
+    """`[true class, predicted class]` counts (int64) of an evaluation result
+    (`accuracy_report`, `evaluate_keras` or `evaluate_tflite`)."""
+    labels, predictions = np.asarray(result["labels"]), np.asarray(result["predictions"])
+    if len(labels) and (labels.min() < 0 or max(labels.max(), predictions.max()) >= num_classes):
+        raise ValueError(f"The result has classes outside 0..{num_classes - 1}; is num_classes right?")
+    matrix = np.zeros((num_classes, num_classes), np.int64)
+    np.add.at(matrix, (labels, predictions), 1)
+    return matrix
+
+
+def per_class_table(result, class_names):
+    """A text table: per class, its images, top-1 accuracy and the class it is most
+    often mistaken for (with how many of its images)."""
+    matrix = confusion_matrix(result, len(class_names))
+    width = max(len("class"), *(len(name) for name in class_names))
+    lines = [f"{'class':<{width}} {'images':>6} {'top-1':>7}  most confused with"]
+    for index, name in enumerate(class_names):
+        row = matrix[index]
+        total = int(row.sum())
+        accuracy = f"{100 * row[index] / total:6.2f}%" if total else "      -"
+        errors = row.copy()
+        errors[index] = 0
+        confused = (
+            f"{class_names[int(errors.argmax())]} ({int(errors.max())})" if errors.max() else "-"
+        )
+        lines.append(f"{name:<{width}} {total:>6} {accuracy}  {confused}")
+    return "\n".join(lines)
+
+
 def evaluate_keras(model, dataset, run_eagerly=False):
     """Accuracy of a Keras model on `(images, labels)` batches (labels int or one-hot).
 
@@ -136,6 +166,8 @@ def define_flags():
     flags.DEFINE_integer("batch_size", 64, "Batch size.")
     flags.DEFINE_integer("limit", None, "Evaluate only the first N examples.")
     flags.DEFINE_integer("num_threads", None, "TFLite interpreter threads (default: all CPUs).")
+    flags.DEFINE_bool("per_class", False, "Also print each class's accuracy and its commonest confusion.")
+    flags.DEFINE_string("confusion_plot", None, "Write the confusion matrix as a PNG here.")
     flags.mark_flag_as_required("model")
 
 
@@ -171,6 +203,12 @@ def main(argv):
         f"{format_accuracy(result, info.num_classes)}  "
         f"({result['num_examples']} images, {info.skipped} skipped)"
     )
+    if FLAGS.per_class:
+        print(per_class_table(result, info.class_names))
+    if FLAGS.confusion_plot:
+        from keras_shufflenet.pipelines.plots import plot_confusion_matrix
+
+        plot_confusion_matrix(confusion_matrix(result, info.num_classes), info.class_names, FLAGS.confusion_plot)
     return 0
 
 

@@ -1,4 +1,4 @@
-"""PNG plots of training curves (matplotlib, Agg; no display needed)."""
+"""PNG plots of training curves and confusion matrices (matplotlib, Agg; no display needed)."""
 
 from keras_shufflenet.pipelines import files
 
@@ -41,6 +41,41 @@ def plot_history(history, path, title=None):
         axes.legend()
     if title:
         figure.suptitle(title)
+    with files.atomic_path(path) as tmp:
+        figure.savefig(tmp, format="png", dpi=100)
+    return path
+
+
+def plot_confusion_matrix(matrix, class_names, path, title=None):
+    """Writes a confusion matrix (`evaluate.confusion_matrix`: rows true, columns
+    predicted) to `path` as a PNG, atomically; each cell shows its count, shaded by
+    the share of its row."""
+    import numpy as np
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    matrix = np.asarray(matrix)
+    if matrix.ndim != 2 or matrix.shape != (len(class_names), len(class_names)):
+        raise ValueError(
+            f"The matrix must be {len(class_names)}x{len(class_names)} for {len(class_names)} class "
+            f"names; got shape {matrix.shape}."
+        )
+    side = min(12.0, 2.5 + 0.6 * len(class_names))
+    figure = Figure(figsize=(side, side), layout="constrained")
+    FigureCanvasAgg(figure)
+    axes = figure.add_subplot(1, 1, 1)
+    shares = matrix / np.maximum(matrix.sum(axis=1, keepdims=True), 1)
+    axes.imshow(shares, cmap="Blues", vmin=0.0, vmax=1.0)
+    ticks = range(len(class_names))
+    axes.set_xticks(ticks, class_names, rotation=45, ha="right")
+    axes.set_yticks(ticks, class_names)
+    axes.set_xlabel("predicted")
+    axes.set_ylabel("true")
+    for row in ticks:
+        for column in ticks:
+            axes.text(column, row, int(matrix[row, column]), ha="center", va="center",
+                      color="white" if shares[row, column] > 0.5 else "black", fontsize=8)
+    axes.set_title(title or f"confusion matrix ({int(matrix.sum())} images)")
     with files.atomic_path(path) as tmp:
         figure.savefig(tmp, format="png", dpi=100)
     return path

@@ -34,6 +34,25 @@ def test_accuracy_report_counts_top1_and_top5():
         evaluate.accuracy_report(scores, np.array([0, 1]))
 
 
+def test_confusion_matrix_and_per_class_table(tmp_path):
+    scores = np.eye(3)[[0, 1, 1, 2, 2, 2]]  # predictions 0 1 1 2 2 2
+    result = evaluate.accuracy_report(scores, np.array([0, 0, 1, 2, 2, 1]))
+    matrix = evaluate.confusion_matrix(result, 3)
+    np.testing.assert_array_equal(matrix, [[1, 1, 0], [0, 1, 1], [0, 0, 2]])
+    lines = evaluate.per_class_table(result, ["cat", "dog", "owl"]).splitlines()
+    assert lines[1].split() == ["cat", "2", "50.00%", "dog", "(1)"]
+    assert lines[2].split() == ["dog", "2", "50.00%", "owl", "(1)"]
+    assert lines[3].split() == ["owl", "2", "100.00%", "-"]
+    with pytest.raises(ValueError, match="outside 0..1"):
+        evaluate.confusion_matrix(result, 2)
+    from keras_shufflenet.pipelines import plots
+
+    path = plots.plot_confusion_matrix(matrix, ["cat", "dog", "owl"], str(tmp_path / "cm.png"))
+    assert open(path, "rb").read(8) == b"\x89PNG\r\n\x1a\n"
+    with pytest.raises(ValueError, match="must be 2x2"):
+        plots.plot_confusion_matrix(matrix, ["cat", "dog"], str(tmp_path / "bad.png"))
+
+
 @pytest.fixture(scope="module")
 def small_classifier():
     """A small trained-for-a-moment classifier on raw [0, 255] pixels (quick to convert)."""
@@ -102,9 +121,12 @@ def test_evaluate_program_prints_top1_and_top5(small_classifier, test_data, tmp_
     expected = evaluate.evaluate_keras(evaluate.load_keras_model(path), test_data[0])
     out = subprocess.run(
         [sys.executable, "-m", "keras_shufflenet.pipelines.evaluate", f"--model={path}",
-         "--data=digits", "--split=test", "--limit=96", "--batch_size=32"],
+         "--data=digits", "--split=test", "--limit=96", "--batch_size=32", "--per_class",
+         f"--confusion_plot={tmp_path / 'confusion.png'}"],
         env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"), capture_output=True, text=True, timeout=300,
     )
     assert out.returncode == 0, out.stderr
     assert f"top-1 {100 * expected['top1']:.2f}%" in out.stdout
     assert f"top-5 {100 * expected['top5']:.2f}%" in out.stdout and "(96 images, 0 skipped)" in out.stdout
+    assert evaluate.per_class_table(expected, [str(d) for d in range(10)]) in out.stdout
+    assert (tmp_path / "confusion.png").read_bytes()[:4] == b"\x89PNG"
