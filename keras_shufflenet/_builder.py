@@ -8,7 +8,7 @@ import os
 import keras
 from keras import layers
 
-from keras_shufflenet import preprocessing
+from keras_shufflenet import preprocessing, pretrained
 from keras_shufflenet.layers import BatchNormalization, PointwiseConv2D
 
 # torchvision's BatchNorm2d: eps 1e-5, momentum 0.1 (Keras counts the other way).
@@ -161,14 +161,16 @@ def finish_model(img_input, source_tensor, outputs, name):
     return keras.Model(inputs, outputs, name=name)
 
 
-def load_weights(model, weights, *, family, width, include_top):
-    """Loads `weights`: None, 'imagenet', a `.weights.h5` file or a torchvision `.pth`."""
+def load_weights(model, weights, *, family, width, groups=None, build_reference):
+    """Loads `weights`: None, 'imagenet', a `.weights.h5` file or a `.pth` state dict.
+
+    `family` ("v1" or "v2") names the `.pth` layout; `build_reference` builds
+    the full classifier a published checkpoint is converted into on first use.
+    """
     if weights is None:
         return model
-    from keras_shufflenet import pretrained
-
     if weights == "imagenet":
-        pretrained.load_imagenet_weights(model, family=family, width=width, include_top=include_top)
-    else:
-        pretrained.load_weights_file(model, weights)
-    return model
+        return pretrained.load_imagenet_weights(
+            model, family=family, width=width, groups=groups, build_reference=build_reference
+        )
+    return pretrained.load_weights_file(model, weights, family=family)

@@ -19,7 +19,7 @@ of stage `s` is mmpretrain's `backbone.layers.{s-2}.{i}` and our
 import numpy as np
 
 from keras_shufflenet import torchvision_weights
-from keras_shufflenet.shufflenet_v1 import STAGE_REPEATS
+from keras_shufflenet.stages import V1_STAGE_REPEATS as STAGE_REPEATS
 from keras_shufflenet.torchvision_weights import BATCHNORM, CONV, DEPTHWISE, LINEAR
 
 # mmpretrain module              Keras layer        kind

@@ -3,7 +3,8 @@ pipelines, the TFLite metadata and the pretrained weights.
 
 ShuffleNet's torchvision weights expect RGB scaled to [0, 1], then normalized
 with the ImageNet mean and standard deviation. Here the same is written for
-pixels in [0, 255]: `(x - 255 * MEAN) / (255 * STD)`.
+pixels in [0, 255]: `(x - 255 * MEAN) / (255 * STD)`. The numbers are the
+evaluation transform of those weights in `keras_shufflenet.catalogue`.
 """
 
 import functools
@@ -13,10 +14,12 @@ import json
 import keras
 import numpy as np
 
-MEAN_RGB = (0.485, 0.456, 0.406)
-STD_RGB = (0.229, 0.224, 0.225)
-PIXEL_MEAN = tuple(255.0 * m for m in MEAN_RGB)
-PIXEL_STD = tuple(255.0 * s for s in STD_RGB)
+from keras_shufflenet.catalogue import IMAGENET_EVAL, IMAGENET_MEAN_RGB, IMAGENET_STD_RGB
+
+MEAN_RGB = IMAGENET_MEAN_RGB
+STD_RGB = IMAGENET_STD_RGB
+PIXEL_MEAN = IMAGENET_EVAL.mean
+PIXEL_STD = IMAGENET_EVAL.std
 
 
 def normalization_layer(name="preprocessing"):

@@ -11,8 +11,14 @@ caches the result as a Keras `.weights.h5` next to it. Later calls read only
 that file. A download whose hash does not match is deleted and refused, and
 nothing is cached.
 
-`PUBLISHED` lists the files with their publishers' ImageNet accuracy (their
-numbers, not measured here).
+The published files, with their publishers' ImageNet accuracy (their
+numbers, not measured here) and evaluation transforms, are data in
+`keras_shufflenet.catalogue` (`PUBLISHED`, also reachable from here).
+
+This module knows no architecture: the builders pass their family (which
+names the converter) and, for the first conversion of a published file, a
+function that builds the full reference model the converted file is saved
+from.
 
     import keras_shufflenet
     model = keras_shufflenet.ShuffleNetV2(1.0, weights="imagenet")
@@ -20,7 +26,6 @@ numbers, not measured here).
     model = keras_shufflenet.ShuffleNetV2(1.0, weights="my_torchvision_finetune.pth", classes=5)
 """
 
-import dataclasses
 import hashlib
 import os
 import re
@@ -31,53 +36,20 @@ import h5py
 import keras
 
 from keras_shufflenet import mmpretrain_weights, pth, torchvision_weights
+from keras_shufflenet.catalogue import (  # noqa: F401  (re-exported: the table lives there)
+    _HASH_IN_NAME,
+    MMPRETRAIN_URL,
+    PUBLISHED,
+    TORCHVISION_URL,
+    PublishedWeights,
+)
 
-
-@dataclasses.dataclass(frozen=True)
-class PublishedWeights:
-    """One published ImageNet checkpoint and what its publisher reports for it.
-
-    Attributes:
-        url: where it is downloaded from; the file name ends in
-            `-<sha256 prefix>.pth`.
-        layout: `"torchvision"` (ShuffleNet V2) or `"mmpretrain"` (V1).
-        top1, top5: ImageNet validation accuracy (%) as published, with the
-            publisher's evaluation (resize 256, centre crop 224).
-    """
-
-    url: str
-    layout: str
-    top1: float
-    top5: float
-
-    @property
-    def name(self):
-        return self.url.rsplit("/", 1)[-1]
-
-
-TORCHVISION_URL = "https://download.pytorch.org/models/"
-MMPRETRAIN_URL = "https://download.openmmlab.com/mmclassification/v0/shufflenet_v1/"
-# (family, width, groups) -> checkpoint; groups is None for V2.
-PUBLISHED = {
-    ("v2", 0.5, None): PublishedWeights(
-        TORCHVISION_URL + "shufflenetv2_x0.5-f707e7126e.pth", "torchvision", 60.552, 81.746
-    ),
-    ("v2", 1.0, None): PublishedWeights(
-        TORCHVISION_URL + "shufflenetv2_x1-5666bf0f80.pth", "torchvision", 69.362, 88.316
-    ),
-    ("v2", 1.5, None): PublishedWeights(
-        TORCHVISION_URL + "shufflenetv2_x1_5-3c479a10.pth", "torchvision", 72.996, 91.086
-    ),
-    ("v2", 2.0, None): PublishedWeights(
-        TORCHVISION_URL + "shufflenetv2_x2_0-8be3c8ee.pth", "torchvision", 76.230, 93.006
-    ),
-    ("v1", 1.0, 3): PublishedWeights(
-        MMPRETRAIN_URL + "shufflenet_v1_batch1024_imagenet_20200804-5d6cec73.pth",
-        "mmpretrain",
-        68.13,
-        87.81,
-    ),
+# The converter of each state-dict layout, and the layout of each family's `.pth` files.
+CONVERTERS = {
+    "torchvision": torchvision_weights.load_into,
+    "mmpretrain": mmpretrain_weights.load_into,
 }
+FAMILY_LAYOUTS = {"v2": "torchvision", "v1": "mmpretrain"}
 CACHE_SUBDIR = "models"
 # Part of the converted file's name: bump it when the conversion changes.
 CONVERSION_VERSION = 1
@@ -86,23 +58,29 @@ KERAS_SUFFIX = ".weights.h5"
 _HASH_IN_NAME = re.compile(r"-([a-f0-9]+)\.")
 
 
-def load_imagenet_weights(model, *, family, width, include_top):
+def load_imagenet_weights(model, *, family, width, groups=None, build_reference):
     """Loads the published ImageNet weights into a ShuffleNet model.
 
     Called by the builders for `weights="imagenet"`; downloads and converts on
-    first use (see the module docstring). With `include_top=False` the head
-    is skipped. For ShuffleNetV1 the group count is read from the model.
+    first use (see the module docstring). A model without the head
+    (`include_top=False`) gets every weight but the head's.
+
+    Args:
+        model: the model to load into.
+        family, width, groups: which published checkpoint (a key of
+            `PUBLISHED`); groups is None for V2.
+        build_reference: a function of no arguments returning the full
+            classifier of this family, width and groups, with random weights.
 
     Raises:
         ValueError: no ImageNet weights for this family, width and groups,
             or the downloaded file's hash does not match its name.
     """
-    del include_top  # Read from the model: loading skips a head it lacks.
-    groups = _groups(model) if family == "v1" else None
-    return load_weights_file(model, imagenet_weights_path(family, width, groups))
+    path = imagenet_weights_path(family, width, groups, build_reference=build_reference)
+    return load_weights_file(model, path, family=family)
 
 
-def imagenet_weights_path(family, width, groups=None, cache_dir=None):
+def imagenet_weights_path(family, width, groups=None, cache_dir=None, *, build_reference=None):
     """The converted `.weights.h5` of a published checkpoint, downloading and
     converting it on first use.
 
@@ -112,6 +90,8 @@ def imagenet_weights_path(family, width, groups=None, cache_dir=None):
         groups: V1's group count (3); None for V2.
         cache_dir: where the Keras cache is; defaults to `$KERAS_HOME` or
             `~/.keras` (as `keras.utils.get_file`). Files go to its `models/`.
+        build_reference: as for `load_imagenet_weights`; needed only when the
+            converted file is not cached yet.
 
     Returns:
         The path of a weights file for the model with its head.
@@ -132,12 +112,17 @@ def imagenet_weights_path(family, width, groups=None, cache_dir=None):
     converted = converted_weights_path(published, cache_dir)
     if os.path.exists(converted):
         return converted
+    if build_reference is None:
+        raise ValueError(
+            f"{converted!r} is not cached yet: converting {name!r} needs `build_reference`, "
+            "a function building the full model it is saved from."
+        )
     source = keras.utils.get_file(
         name, published.url, cache_subdir=CACHE_SUBDIR, cache_dir=cache_dir
     )
     verify_hash_in_name(source)
-    model = _reference_model(family, width, groups)
-    _load_state_dict(model, pth.load_state_dict(source), source=f"The weights in {name!r}")
+    model = build_reference()
+    _load_state_dict(model, pth.load_state_dict(source), family, source=f"The weights in {name!r}")
     save_weights_atomic(model, converted)
     return converted
 
@@ -187,11 +172,12 @@ def sha256_of(path, chunk_size=1 << 20):
     return digest.hexdigest()
 
 
-def load_weights_file(model, path):
+def load_weights_file(model, path, *, family):
     """Loads a weights file into a ShuffleNet model.
 
     Args:
         model: a model from `ShuffleNetV2` or `ShuffleNetV1`.
+        family: the model's family, "v2" or "v1": it names the `.pth` layout.
         path: a Keras `.weights.h5` file (as `model.save_weights` writes),
             or a PyTorch state dict `.pth`/`.pt` in torchvision's layout (for
             ShuffleNetV2) or mmpretrain's (for ShuffleNetV1), read without
@@ -207,7 +193,7 @@ def load_weights_file(model, path):
     lower = path.lower()
     if lower.endswith(TORCH_SUFFIXES):
         state_dict = pth.load_state_dict(path)
-        return _load_state_dict(model, state_dict, source=f"The weights in {path!r}")
+        return _load_state_dict(model, state_dict, family, source=f"The weights in {path!r}")
     if lower.endswith(KERAS_SUFFIX):
         return _load_keras_weights(model, path)
     raise ValueError(
@@ -303,23 +289,8 @@ def _cache_dir(cache_dir=None):
     return base
 
 
-def _load_state_dict(model, state_dict, source):
-    """torchvision's layout for ShuffleNetV2 models, mmpretrain's for V1."""
-    if any(layer.name == "stage2_unit0_gconv1" for layer in model.layers):
-        return mmpretrain_weights.load_into(model, state_dict, source=source)
-    return torchvision_weights.load_into(model, state_dict, source=source)
-
-
-def _groups(model):
-    return model.get_layer("stage2_unit1_gconv1").groups
-
-
-def _reference_model(family, width, groups):
-    """The model a converted file is saved from: the full classifier."""
-    if family == "v1":
-        from keras_shufflenet.shufflenet_v1 import ShuffleNetV1
-
-        return ShuffleNetV1(width, groups=groups, weights=None)
-    from keras_shufflenet.shufflenet_v2 import ShuffleNetV2
-
-    return ShuffleNetV2(width, weights=None)
+def _load_state_dict(model, state_dict, family, source):
+    """The converter of the family's layout: torchvision's for V2, mmpretrain's for V1."""
+    if family not in FAMILY_LAYOUTS:
+        raise ValueError(f"Unknown family {family!r}; expected one of {sorted(FAMILY_LAYOUTS)}.")
+    return CONVERTERS[FAMILY_LAYOUTS[family]](model, state_dict, source=source)

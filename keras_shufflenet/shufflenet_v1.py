@@ -4,59 +4,23 @@ The unit follows the paper's Fig. 2 and megvii's official code; the classifier
 keeps a bias, as mmpretrain's does.
 """
 
+import functools
+
 from keras import layers
 
-from keras_shufflenet import _builder
+from keras_shufflenet import _builder, catalogue, stages
 from keras_shufflenet.layers import ChannelShuffle, GroupedPointwiseConv2D
 
-STAGE_REPEATS = (4, 8, 4)
-GROUPS = (1, 2, 3, 4, 8)
-WIDTHS = (0.25, 0.5, 1.0, 1.5, 2.0)
-# Paper Table 1: stage-2 channels at 1x for each group count (stages 3, 4 double).
-STAGE2_CHANNELS_1X = {1: 144, 2: 200, 3: 240, 4: 272, 8: 384}
-# The stem is not scaled below 0.5x nor between 1x and 1.5x (megvii's lists).
-STEM_CHANNELS = {0.25: 12, 0.5: 12, 1.0: 24, 1.5: 24, 2.0: 48}
-# megvii-model/ShuffleNet-Series' released models: (groups, width) -> (stem, stage2..4).
-OFFICIAL_CHANNELS = {
-    (3, 0.5): (12, 120, 240, 480),
-    (3, 1.0): (24, 240, 480, 960),
-    (3, 1.5): (24, 360, 720, 1440),
-    (3, 2.0): (48, 480, 960, 1920),
-    (8, 0.5): (16, 192, 384, 768),
-    (8, 1.0): (24, 384, 768, 1536),
-    (8, 1.5): (24, 576, 1152, 2304),
-    (8, 2.0): (48, 768, 1536, 3072),
-}
-
-
-def stage_channels(groups, width):
-    """(stem, stage2, stage3, stage4) channels for `groups` and `width`.
-
-    The official lists where they exist; otherwise the paper's 1x stage
-    channels are scaled by `width` and rounded to the nearest multiple of
-    `groups`, and the stem down to one, so every grouped convolution divides
-    evenly.
-    """
-    if (groups, width) in OFFICIAL_CHANNELS:
-        return OFFICIAL_CHANNELS[(groups, width)]
-    stem = max(groups, STEM_CHANNELS[width] // groups * groups)
-    stage2 = _round_to(STAGE2_CHANNELS_1X[groups] * width, groups)
-    return (stem, stage2, 2 * stage2, 4 * stage2)
-
-
-def bottleneck_channels(out_channels, groups):
-    """A quarter of the unit's output (paper Sec. 3.2), kept a multiple of `groups`."""
-    return _round_to(out_channels / 4, groups)
-
-
-def _round_to(value, multiple):
-    return max(multiple, int(value / multiple + 0.5) * multiple)
+# The stage tables live in `keras_shufflenet.stages`, which the converters read too.
+STAGE_REPEATS = stages.V1_STAGE_REPEATS
+GROUPS = stages.V1_GROUPS
+WIDTHS = stages.V1_WIDTHS
 
 
 def shufflenet_v1_unit(x, out_channels, groups, strides, first_group_conv, name, shuffle=True):
     """One ShuffleNet V1 unit (paper Fig. 2b, 2c); `name` like `stage3_unit2`."""
     in_channels = x.shape[-1]
-    bottleneck = bottleneck_channels(out_channels, groups)
+    bottleneck = stages.v1_bottleneck_channels(out_channels, groups)
     branch_out = out_channels - in_channels if strides == 2 else out_channels
     first_groups = groups if first_group_conv else 1
 
@@ -151,13 +115,16 @@ def ShuffleNetV1(
         classifier_activation=classifier_activation,
         small_inputs=small_inputs,
     )
-    if weights == "imagenet" and ((groups, width) != (3, 1.0) or not shuffle):
-        raise ValueError(
-            "ShuffleNetV1 has weights='imagenet' only for width=1.0, groups=3 (OpenMMLab "
-            f"mmpretrain's checkpoint, see docs/pretrained.md); got width={width}, "
-            f"groups={groups}, shuffle={shuffle}. Pass None or a weights file."
+    if weights == "imagenet" and (("v1", width, groups) not in catalogue.PUBLISHED or not shuffle):
+        published = " or ".join(
+            f"width={w}, groups={g}" for f, w, g in catalogue.PUBLISHED if f == "v1"
         )
-    stem_channels, *channels_per_stage = stage_channels(groups, width)
+        raise ValueError(
+            f"ShuffleNetV1 has weights='imagenet' only for {published}, with shuffle=True "
+            "(see docs/pretrained.md); "
+            f"got width={width}, groups={groups}, shuffle={shuffle}. Pass None or a weights file."
+        )
+    stem_channels, *channels_per_stage = stages.v1_stage_channels(groups, width)
 
     img_input, source_tensor = _builder.make_inputs(input_tensor, input_shape)
     x = _builder.stem(img_input, stem_channels, small_inputs, include_preprocessing)
@@ -179,5 +146,10 @@ def ShuffleNetV1(
         name = f"shufflenet_v1_g{groups}_x{_builder.width_tag(width)}"
     model = _builder.finish_model(img_input, source_tensor, x, name)
     return _builder.load_weights(
-        model, weights, family="v1", width=width, include_top=include_top
+        model,
+        weights,
+        family="v1",
+        width=width,
+        groups=groups,
+        build_reference=functools.partial(ShuffleNetV1, width, groups=groups, weights=None),
     )

@@ -5,19 +5,14 @@ Reference:
     https://arxiv.org/abs/1807.11164)
 """
 
+import functools
+
 from keras import layers
 
 from keras_shufflenet import _builder
 from keras_shufflenet.layers import ChannelShuffle, ChannelSplit
-
-STAGE_REPEATS = (4, 8, 4)
-# width -> (stem, stage2, stage3, stage4, conv5) channels; paper Table 5.
-STAGE_CHANNELS = {
-    0.5: (24, 48, 96, 192, 1024),
-    1.0: (24, 116, 232, 464, 1024),
-    1.5: (24, 176, 352, 704, 1024),
-    2.0: (24, 244, 488, 976, 2048),
-}
+from keras_shufflenet.stages import V2_STAGE_CHANNELS as STAGE_CHANNELS
+from keras_shufflenet.stages import V2_STAGE_REPEATS as STAGE_REPEATS
 
 
 def shufflenet_v2_unit(x, out_channels, strides, name):
@@ -128,7 +123,11 @@ def ShuffleNetV2(
         name = f"shufflenet_v2_x{_builder.width_tag(width)}"
     model = _builder.finish_model(img_input, source_tensor, x, name)
     return _builder.load_weights(
-        model, weights, family="v2", width=width, include_top=include_top
+        model,
+        weights,
+        family="v2",
+        width=width,
+        build_reference=functools.partial(ShuffleNetV2, width, weights=None),
     )
 
 

@@ -20,7 +20,8 @@ hold no weights. Layouts are converted once, here:
 
 import numpy as np
 
-from keras_shufflenet.shufflenet_v2 import STAGE_CHANNELS, STAGE_REPEATS
+from keras_shufflenet.stages import V2_STAGE_CHANNELS as STAGE_CHANNELS
+from keras_shufflenet.stages import V2_STAGE_REPEATS as STAGE_REPEATS
 
 TORCHVISION_BN_EPSILON = 1e-5
 
