@@ -312,6 +312,8 @@ def test_cli_reports(tmp_path, models, capsys):
     results = payload["results"]
     assert len(results) == 4 and payload["meta"]["baseline"] == "tiny_float"
     assert payload["meta"]["interleaved"] is True and "runtime" in payload["meta"]["environment"]
+    if os.path.exists("/proc/cpuinfo"):  # the CPU and its ISA flags beside every number
+        assert {"cpu", "isa"} <= set(payload["meta"]["environment"])
     assert all(len(r["latencies_ms"]) == 5 for r in results)
     assert [r["ratio"] for r in results if r["name"] == "tiny_float"] == [1.0, 1.0]
     assert {r["name"]: r["accuracy"] for r in results} == {"tiny_float": 0.61, "tiny_int8": 0.6}
