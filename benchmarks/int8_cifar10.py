@@ -59,7 +59,7 @@ def main(argv):
     from keras_shufflenet.pipelines import recipes
     from keras_shufflenet.pipelines.data import build_dataset
     from keras_shufflenet.pipelines.files import write_json
-    from keras_shufflenet.pipelines.train import TrainConfig, train
+    from keras_shufflenet.pipelines.train import DataConfig, TrainConfig, train
     from keras_shufflenet.tflite import accuracy, export, metadata
     from keras_shufflenet.tflite.device import graph, runtime
 
@@ -67,8 +67,8 @@ def main(argv):
     recipe = recipes.get("cifar10").replace(model=FLAGS.model, epochs=FLAGS.epochs)
     run_dir = os.path.join(FLAGS.work_dir, f"{FLAGS.model}_e{FLAGS.epochs}_n{FLAGS.train_limit}")
     result = train(TrainConfig(
-        model_dir=run_dir, recipe=recipe, data=root, limit=FLAGS.train_limit or None,
-        eval_limit=1000, eval_every=0, verbose=2,
+        model_dir=run_dir, recipe=recipe,
+        data=DataConfig(root, limit=FLAGS.train_limit or None, eval_limit=1000), eval_every=0, verbose=2,
     ))
     model = result.model
     size = recipe.image_size

@@ -4,6 +4,7 @@ Every model built here takes RGB pixels in [0, 255] (the normalization is
 inside), which is what `build_dataset` yields and what the int8 export feeds.
 """
 
+import contextlib
 import dataclasses
 import re
 
@@ -35,6 +36,22 @@ def parse_spec(spec):
     if match["v1"]:
         return ModelSpec("v1", float(match["w1"]), int(match["groups"]))
     return ModelSpec("mobilenet_v2", float(match["alpha"]))
+
+
+@contextlib.contextmanager
+def dtype_policy(name):
+    """Keras' global dtype policy is `name` inside the block (None: left as it is), then restored.
+
+    Layers take the global policy when they are built, so this decides the
+    precision of the models built inside the block and of nothing else.
+    """
+    previous = keras.mixed_precision.global_policy()
+    if name is not None:
+        keras.mixed_precision.set_global_policy(name)
+    try:
+        yield
+    finally:
+        keras.mixed_precision.set_global_policy(previous)
 
 
 def build_model(spec, *, classes, image_size, small_inputs=False, weights=None):

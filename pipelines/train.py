@@ -7,13 +7,9 @@
         --data_dir=~/tensorflow_datasets --model_dir=gs://... --strategy=mirrored
     python -m keras_shufflenet.pipelines.train --backend=jax ...     # another Keras backend
 
-The model directory receives, as training goes:
-  checkpoints/   resumable state after every `--checkpoint_every` epochs
-  history.csv    one row per epoch: loss, accuracy, top-5, validation, LR, seconds
-  logs/          TensorBoard
-  config.json    the recipe and settings of the run
-and at the end model.keras (float32, takes RGB pixels in [0, 255]),
-labels.txt, curves.png (loss and accuracy) and result.json.
+The model directory receives checkpoints, history.csv, logs and config.json as
+training goes, and model.keras (float32, takes RGB pixels in [0, 255]),
+labels.txt, curves.png and result.json at the end (`run_dir.RunDir` lists them).
 
 Run the same command again after an interruption (even SIGKILL): it resumes
 from the last checkpoint. With `--deterministic` the final weights equal those
@@ -27,19 +23,19 @@ import os
 import sys
 import time
 
+import keras
+import tensorflow as tf
 from absl import app, flags, logging
 
+from keras_shufflenet.pipelines import callbacks as callbacks_lib
 from keras_shufflenet.pipelines import checkpoint, distribute, files, history, plots, recipes
+from keras_shufflenet.pipelines.data import build_dataset
+from keras_shufflenet.pipelines.evaluate import evaluate_keras, format_accuracy
+from keras_shufflenet.pipelines.models import build_model, dtype_policy
 from keras_shufflenet.pipelines.recipes import Recipe
+from keras_shufflenet.pipelines.run_dir import RunDir
+from keras_shufflenet.pipelines.schedules import make_optimizer
 
-CHECKPOINT_DIR = "checkpoints"
-HISTORY_FILE = "history.csv"
-PLOT_FILE = "curves.png"
-MODEL_FILE = "model.keras"
-LABELS_FILE = "labels.txt"
-RESULT_FILE = "result.json"
-CONFIG_FILE = "config.json"
-LOG_DIR = "logs"
 BACKENDS = ("tensorflow", "torch", "jax")
 
 
@@ -48,21 +44,31 @@ class TrainingDiverged(RuntimeError):
 
 
 @dataclasses.dataclass(frozen=True)
-class TrainConfig:
-    """One training run.
+class DataConfig:
+    """What to train and evaluate on.
 
     Attributes:
-        model_dir: where checkpoints, logs, curves and the final model go; a
-            run started again with the same directory resumes.
-        recipe: a `Recipe` or a recipe name ("digits", "cifar10", "imagenet",
-            "finetune"); change fields with `recipe.replace(...)`.
-        data: "digits", "tfds:<name>" or an image folder.
+        source: "digits", "tfds:<name>" or an image folder.
         data_dir: tensorflow-datasets data folder.
         train_split, eval_split: splits to train on and to evaluate on.
         limit, eval_limit: use only the first N examples (quick runs).
-        seed: seeds initialization, shuffling and augmentation.
-        deterministic: deterministic TensorFlow ops (reproducible to the bit,
-            slower).
+        cache: hold the encoded images in memory when they fit.
+    """
+
+    source: str = "digits"
+    data_dir: str = None
+    train_split: str = "train"
+    eval_split: str = "test"
+    limit: int = None
+    eval_limit: int = None
+    cache: bool = True
+
+
+@dataclasses.dataclass(frozen=True)
+class RuntimeConfig:
+    """Where and how the training steps run.
+
+    Attributes:
         strategy: "default", "mirrored", "multi_worker" or "tpu".
         tpu: TPU name or address for strategy="tpu".
         cpu_replicas: with strategy="mirrored", split the CPU into this many
@@ -73,38 +79,68 @@ class TrainConfig:
             "auto": when there is more than one replica; True/False: always/never.
             (Keras computes synchronized variance as E[x^2] - E[x]^2, which
             rounds differently from one device's unsynchronized statistics.)
-        checkpoint_every: save a resumable checkpoint every N epochs (and
-            after the last).
-        eval_every: evaluate on `eval_split` every N epochs during training,
-            and after the last (0: only after training, outside the history).
-        cache: hold the encoded images in memory when they fit.
-        verbose: Keras verbosity: "auto", 0, 1 (progress bars) or 2 (one line
-            per epoch).
+        deterministic: deterministic ops (reproducible to the bit, slower).
         run_eagerly: run the training step without tf.function: slower steps
             but no tracing, which for a few steps of a small model (tests,
             debugging) costs more than it saves.
+    """
+
+    strategy: str = "default"
+    tpu: str = None
+    cpu_replicas: int = None
+    sync_batchnorm: object = "auto"
+    deterministic: bool = False
+    run_eagerly: bool = False
+
+    def __post_init__(self):
+        if self.strategy not in distribute.STRATEGIES:
+            raise ValueError(
+                f"RuntimeConfig.strategy must be one of {distribute.STRATEGIES}; got {self.strategy!r}."
+            )
+        if self.run_eagerly and self.strategy in ("multi_worker", "tpu"):
+            raise ValueError(
+                f"RuntimeConfig.run_eagerly does not work with strategy={self.strategy!r} (Keras "
+                "needs the compiled step there); leave it False."
+            )
+        if self.sync_batchnorm not in ("auto", True, False):
+            raise ValueError(
+                f"RuntimeConfig.sync_batchnorm must be 'auto', True or False; got {self.sync_batchnorm!r}."
+            )
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig:
+    """One training run: the recipe, the data, the runtime and the loop's own settings.
+
+        TrainConfig(model_dir="runs/c10", recipe="cifar10",
+                    data=DataConfig("../shared/cifar10", limit=5000), eval_every=2)
+
+    Attributes:
+        model_dir: where checkpoints, logs, curves and the final model go; a
+            run started again with the same directory resumes.
+        recipe: a `Recipe` or a recipe name ("digits", "cifar10", "imagenet",
+            "finetune"); change fields with `recipe.replace(...)`.
+        data: a `DataConfig`, or just its source ("digits", "tfds:<name>" or
+            an image folder).
+        runtime: a `RuntimeConfig` (strategy, determinism, eager steps).
+        seed: seeds initialization, shuffling and augmentation.
+        checkpoint_every: save a resumable checkpoint every N epochs (and
+            after the last).
+        eval_every: evaluate on the eval split every N epochs during training,
+            and after the last (0: only after training, outside the history).
+        verbose: Keras verbosity: "auto", 0, 1 (progress bars) or 2 (one line
+            per epoch).
         callbacks: extra Keras callbacks.
     """
 
     model_dir: str
     recipe: object = "digits"
-    data: str = "digits"
-    data_dir: str = None
-    train_split: str = "train"
-    eval_split: str = "test"
-    limit: int = None
-    eval_limit: int = None
+    data: object = DataConfig()
+    runtime: RuntimeConfig = RuntimeConfig()
     seed: int = 0
-    deterministic: bool = False
-    strategy: str = "default"
-    tpu: str = None
-    cpu_replicas: int = None
-    sync_batchnorm: object = "auto"
     checkpoint_every: int = 1
     eval_every: int = 1
-    cache: bool = True
     verbose: object = "auto"
-    run_eagerly: bool = False
     callbacks: tuple = ()
 
     def __post_init__(self):
@@ -114,26 +150,31 @@ class TrainConfig:
             object.__setattr__(self, "recipe", recipes.get(self.recipe))
         if not isinstance(self.recipe, Recipe):
             raise ValueError(f"TrainConfig.recipe must be a Recipe or a name; got {self.recipe!r}.")
-        if self.strategy not in distribute.STRATEGIES:
+        if isinstance(self.data, (str, os.PathLike)):
+            object.__setattr__(self, "data", DataConfig(source=os.fspath(self.data)))
+        if not isinstance(self.data, DataConfig):
+            raise ValueError(f"TrainConfig.data must be a DataConfig or a source; got {self.data!r}.")
+        if not isinstance(self.runtime, RuntimeConfig):
+            raise ValueError(f"TrainConfig.runtime must be a RuntimeConfig; got {self.runtime!r}.")
+        if not isinstance(self.checkpoint_every, int) or self.checkpoint_every < 1:
             raise ValueError(
-                f"TrainConfig.strategy must be one of {distribute.STRATEGIES}; got {self.strategy!r}."
+                f"TrainConfig.checkpoint_every must be an integer >= 1; got {self.checkpoint_every!r}."
             )
-        for name in ("checkpoint_every",):
-            if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
-                raise ValueError(f"TrainConfig.{name} must be an integer >= 1; got {getattr(self, name)!r}.")
         if not isinstance(self.eval_every, int) or self.eval_every < 0:
             raise ValueError(f"TrainConfig.eval_every must be an integer >= 0; got {self.eval_every!r}.")
-        if self.run_eagerly and self.strategy in ("multi_worker", "tpu"):
-            raise ValueError(
-                f"TrainConfig.run_eagerly does not work with strategy={self.strategy!r} (Keras "
-                "needs the compiled step there); leave it False."
-            )
-        if self.sync_batchnorm not in ("auto", True, False):
-            raise ValueError(
-                f"TrainConfig.sync_batchnorm must be 'auto', True or False; got {self.sync_batchnorm!r}."
-            )
         if self.verbose not in ("auto", 0, 1, 2):
             raise ValueError(f"TrainConfig.verbose must be 'auto', 0, 1 or 2; got {self.verbose!r}.")
+
+    def settings(self):
+        """The run's settings but the recipe, as one flat dict (what config.json records)."""
+        return {
+            **{"data" if k == "source" else k: v for k, v in dataclasses.asdict(self.data).items()},
+            **dataclasses.asdict(self.runtime),
+            **{
+                f.name: getattr(self, f.name) for f in dataclasses.fields(self)
+                if f.name not in ("recipe", "data", "runtime", "callbacks")
+            },
+        }
 
 
 @dataclasses.dataclass
@@ -162,14 +203,27 @@ class TrainResult:
     history_path: str = None
 
 
+@dataclasses.dataclass
+class _Data:
+    train: object  # endless, from the initial epoch, one-hot labels
+    train_info: object
+    eval: object  # one pass, integer labels
+    eval_info: object
+
+    @property
+    def num_classes(self):
+        return self.train_info.num_classes
+
+    def eval_one_hot(self):
+        return _with_options(self.eval, self.num_classes)
+
+
 def prepare_for_training(model, weight_decay, sync_batchnorm):
     """Adds L2 weight decay to kernels (not BatchNorm or biases) and, if asked, synchronizes BatchNorm.
 
     `weight_decay` has PyTorch's meaning (gradient += wd * w), so the penalty is
     wd / 2 * sum(w ** 2).
     """
-    import keras
-
     if weight_decay:
         regularizer = keras.regularizers.L2(weight_decay / 2.0)
         for variable in model.trainable_weights:
@@ -187,6 +241,75 @@ def validation_epochs(every, epochs):
     return sorted(set(range(every, epochs + 1, every)) | {epochs}) if every else [epochs]
 
 
+# --- the steps of a run ----------------------------------------------------------------------
+
+
+def _start_runtime(runtime, seed):
+    """The distribution strategy, with determinism and seeds set; first thing in a run."""
+    if keras.config.backend() != "tensorflow" and runtime.strategy != "default":
+        raise ValueError(
+            f"strategy={runtime.strategy!r} is tf.distribute, which needs the TensorFlow backend; "
+            f"Keras runs on {keras.config.backend()!r} here (KERAS_BACKEND)."
+        )
+    strategy = distribute.make_strategy(
+        runtime.strategy, tpu=runtime.tpu, cpu_replicas=runtime.cpu_replicas
+    )
+    if runtime.deterministic:
+        _deterministic_ops(keras.config.backend())
+    keras.utils.set_random_seed(seed)
+    return strategy
+
+
+def _deterministic_ops(backend):
+    if backend == "tensorflow":
+        tf.config.experimental.enable_op_determinism()
+    elif backend == "torch":
+        import torch  # only on the torch backend
+
+        torch.use_deterministic_algorithms(True)
+    # JAX on CPU is deterministic already.
+
+
+def _resume_point(run_dir, recipe):
+    """(checkpoint state or None, the epoch training starts from)."""
+    state = checkpoint.read_state(run_dir.checkpoints)
+    return state, (min(state["epoch"], recipe.epochs) if state else 0)
+
+
+def _load_data(config, initial_epoch):
+    recipe, data = config.recipe, config.data
+    common = dict(
+        image_size=recipe.image_size, batch_size=recipe.batch_size, data_dir=data.data_dir,
+        augment=recipe.augment, cache=data.cache, seed=config.seed,
+    )
+    train_ds, train_info = build_dataset(
+        data.source, data.train_split, training=True, drop_remainder=True,
+        limit=data.limit, start_epoch=initial_epoch, **common,
+    )
+    if train_info.steps_per_epoch < 1:
+        raise ValueError(
+            f"{data.source}/{data.train_split} has {train_info.num_examples} examples, fewer than "
+            f"one batch of {recipe.batch_size}: lower the batch size."
+        )
+    eval_ds, eval_info = build_dataset(
+        data.source, data.eval_split, training=False, limit=data.eval_limit, **common
+    )
+    if eval_info.num_classes != train_info.num_classes:
+        raise ValueError(
+            f"The {data.eval_split} split has {eval_info.num_classes} classes and "
+            f"{data.train_split} {train_info.num_classes}."
+        )
+    return _Data(_with_options(train_ds, train_info.num_classes), train_info, eval_ds, eval_info)
+
+
+def _with_options(dataset, num_classes):
+    options = tf.data.Options()
+    # Every worker reads the same order and keeps its share of each global batch.
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    one_hot = dataset.map(lambda x, y: (x, tf.one_hot(y, num_classes)))
+    return one_hot.with_options(options)
+
+
 def _fingerprint(config, num_classes):
     recipe = config.recipe
     return {
@@ -198,54 +321,38 @@ def _fingerprint(config, num_classes):
         "batch_size": recipe.batch_size,
         "epochs": recipe.epochs,
         "learning_rate": recipe.learning_rate,
-        "data": str(config.data),
+        "data": config.data.source,
         "seed": config.seed,
     }
 
 
-def _with_options(dataset, num_classes):
-    import tensorflow as tf
-
-    options = tf.data.Options()
-    # Every worker reads the same order and keeps its share of each global batch.
-    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
-    one_hot = dataset.map(lambda x, y: (x, tf.one_hot(y, num_classes)))
-    return one_hot.with_options(options)
+def _write_config(run_dir, config, train_info):
+    os.makedirs(run_dir.root, exist_ok=True)
+    files.write_json(run_dir.config, {
+        "recipe": dataclasses.asdict(config.recipe), "config": config.settings(),
+        "num_classes": train_info.num_classes, "class_names": train_info.class_names,
+    })
 
 
-def _build_datasets(config, initial_epoch):
-    from keras_shufflenet.pipelines.data import build_dataset
-
-    recipe = config.recipe
-    common = dict(
-        image_size=recipe.image_size, batch_size=recipe.batch_size, data_dir=config.data_dir,
-        augment=recipe.augment, cache=config.cache, seed=config.seed,
-    )
-    train_ds, train_info = build_dataset(
-        config.data, config.train_split, training=True, drop_remainder=True,
-        limit=config.limit, start_epoch=initial_epoch, **common,
-    )
-    if train_info.steps_per_epoch < 1:
-        raise ValueError(
-            f"{config.data}/{config.train_split} has {train_info.num_examples} examples, fewer than "
-            f"one batch of {recipe.batch_size}: lower the batch size."
+def _build_model(config, strategy, data, state, run_dir, fingerprint):
+    """The compiled model, in the recipe's precision, under `strategy`, resumed from `state`."""
+    recipe, runtime = config.recipe, config.runtime
+    with dtype_policy(recipe.mixed_precision), strategy.scope():
+        model = build_model(
+            recipe.model, classes=data.num_classes, image_size=recipe.image_size,
+            small_inputs=recipe.small_inputs, weights=recipe.weights,
         )
-    eval_ds, eval_info = build_dataset(
-        config.data, config.eval_split, training=False, limit=config.eval_limit, **common
-    )
-    if eval_info.num_classes != train_info.num_classes:
-        raise ValueError(
-            f"The {config.eval_split} split has {eval_info.num_classes} classes and "
-            f"{config.train_split} {train_info.num_classes}."
-        )
-    return train_ds, train_info, eval_ds, eval_info
+        sync = strategy.num_replicas_in_sync > 1 if runtime.sync_batchnorm == "auto" else runtime.sync_batchnorm
+        prepare_for_training(model, recipe.weight_decay, sync_batchnorm=sync)
+        _compile(model, recipe, data.train_info.steps_per_epoch, data.num_classes, runtime.run_eagerly)
+        if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+            _patch_for_multi_worker(model, data.train.element_spec)
+        if state:
+            checkpoint.restore(model, run_dir.checkpoints, state, fingerprint)
+    return model
 
 
 def _compile(model, recipe, steps_per_epoch, num_classes, run_eagerly=False):
-    import keras
-
-    from keras_shufflenet.pipelines.schedules import make_optimizer
-
     model.compile(
         optimizer=make_optimizer(recipe, steps_per_epoch, recipe.batch_size),
         loss=keras.losses.CategoricalCrossentropy(label_smoothing=recipe.label_smoothing),
@@ -268,8 +375,6 @@ def _patch_for_multi_worker(model, element_spec):
     across workers with `strategy.reduce("MEAN", value, axis=0)`, which needs a
     leading axis that scalar logs lack; give them one.
     """
-    import tensorflow as tf
-
     model._symbolic_build(data_batch=element_spec)
     model._maybe_symbolic_build = lambda iterator=None, data_batch=None: None
     for name in ("train_step", "test_step"):
@@ -279,23 +384,70 @@ def _patch_for_multi_worker(model, element_spec):
         })
 
 
+def _callbacks(config, run_dir, initial_epoch, fingerprint, chief):
+    """(NaN guard, all callbacks): the guard first, the chief's records, then the user's."""
+    guard = callbacks_lib.StopOnNaN()
+    callbacks = [guard]
+    if chief:
+        # History before the checkpoint: a run killed between the two has the row, and
+        # the resumed run drops rows past its checkpoint.
+        callbacks += [
+            callbacks_lib.HistoryCSV(run_dir.history, initial_epoch),
+            callbacks_lib.EpochCheckpoint(run_dir.checkpoints, config.checkpoint_every, fingerprint, guard),
+            keras.callbacks.TensorBoard(run_dir.logs, update_freq="epoch"),
+        ]
+    return guard, callbacks + list(config.callbacks)
+
+
+def _fit(model, config, data, initial_epoch, callbacks):
+    recipe = config.recipe
+    model.fit(
+        data.train,
+        epochs=recipe.epochs,
+        initial_epoch=initial_epoch,
+        steps_per_epoch=data.train_info.steps_per_epoch,
+        shuffle=False,  # the dataset shuffles itself, by (seed, epoch)
+        validation_data=data.eval_one_hot() if config.eval_every else None,
+        validation_steps=data.eval_info.steps_per_epoch,  # the exact count: no "ran out of data" warning
+        validation_freq=validation_epochs(config.eval_every, recipe.epochs),
+        callbacks=callbacks,
+        verbose=config.verbose,
+    )
+
+
+def _plot(run_dir, run_history, config):
+    """Draws curves.png from the history; its path, or None when there is nothing to draw."""
+    if not run_history:
+        return None
+    plots.plot_history(run_history, run_dir.curves, title=f"{config.recipe.model} on {config.data.source}")
+    return run_dir.curves
+
+
 def _float32_copy(model, recipe, num_classes):
     """The same architecture and weights, float32, no strategy, no training-only settings."""
-    import keras
-
-    from keras_shufflenet.pipelines.models import build_model
-
-    previous = keras.mixed_precision.global_policy()
-    keras.mixed_precision.set_global_policy("float32")
-    try:
+    with dtype_policy("float32"):
         clean = build_model(
             recipe.model, classes=num_classes, image_size=recipe.image_size,
             small_inputs=recipe.small_inputs,
         )
-    finally:
-        keras.mixed_precision.set_global_policy(previous)
     clean.set_weights([keras.ops.convert_to_numpy(w) for w in model.weights])
     return clean
+
+
+def _write_outputs(run_dir, config, final, metrics, data, initial_epoch, skipped, seconds):
+    """Saves model.keras, labels.txt and result.json; returns the model's path."""
+    recipe = config.recipe
+    with files.atomic_path(run_dir.model) as tmp:
+        final.save(tmp)
+    files.write_text(run_dir.labels, "\n".join(data.train_info.class_names) + "\n")
+    files.write_json(run_dir.result, {
+        "top1": metrics["top1"], "top5": metrics["top5"],
+        "num_examples": metrics["num_examples"], "eval_split": config.data.eval_split,
+        "epochs": recipe.epochs, "initial_epoch": initial_epoch,
+        "seconds_this_run": seconds, "skipped": skipped, "model": recipe.model,
+        "recipe": recipe.name, "data": config.data.source, "backend": keras.config.backend(),
+    })
+    return run_dir.model
 
 
 def _diverged_message(guard, ckpt_dir, recipe):
@@ -314,16 +466,55 @@ def _diverged_message(guard, ckpt_dir, recipe):
     )
 
 
-def _deterministic_ops(backend):
-    if backend == "tensorflow":
-        import tensorflow as tf
+def train(config):
+    """Trains `config.recipe` on `config.data`; resumes from `config.model_dir` if it has a checkpoint.
 
-        tf.config.experimental.enable_op_determinism()
-    elif backend == "torch":
-        import torch
+    Returns a `TrainResult`. Raises `TrainingDiverged` on a NaN/Inf loss.
+    """
+    started = time.time()
+    recipe = config.recipe
+    strategy = _start_runtime(config.runtime, config.seed)
+    chief = distribute.is_chief(strategy)
+    run_dir = RunDir(config.model_dir)
 
-        torch.use_deterministic_algorithms(True)
-    # JAX on CPU is deterministic already.
+    state, initial_epoch = _resume_point(run_dir, recipe)
+    data = _load_data(config, initial_epoch)
+    fingerprint = _fingerprint(config, data.num_classes)
+    if chief:
+        _write_config(run_dir, config, data.train_info)
+
+    model = _build_model(config, strategy, data, state, run_dir, fingerprint)
+    guard, callbacks = _callbacks(config, run_dir, initial_epoch, fingerprint, chief)
+    logging.info(
+        "Training %s (%s) on %s: %d epochs of %d steps, batch %d, peak LR %g, %d replica(s)%s.",
+        recipe.model, recipe.name, config.data.source, recipe.epochs, data.train_info.steps_per_epoch,
+        recipe.batch_size, recipe.scaled_learning_rate(), strategy.num_replicas_in_sync,
+        f", resuming after epoch {initial_epoch}" if initial_epoch else "",
+    )
+    _fit(model, config, data, initial_epoch, callbacks)
+
+    run_history = history.read_history(run_dir.history) if chief else {}
+    plot_path = _plot(run_dir, run_history, config) if chief else None
+    if guard.where is not None:
+        raise TrainingDiverged(_diverged_message(guard, run_dir.checkpoints, recipe))
+    final = _float32_copy(model, recipe, data.num_classes)
+    metrics = evaluate_keras(final, data.eval, run_eagerly=config.runtime.run_eagerly)
+    skipped = {"train": data.train_info.report_skipped(), "eval": data.eval_info.report_skipped()}
+    seconds = time.time() - started
+    model_path = (
+        _write_outputs(run_dir, config, final, metrics, data, initial_epoch, skipped, seconds)
+        if chief else None
+    )
+    logging.info(
+        "Done: top-1 %.2f%%, top-%d %.2f%% on %d %s images (%.0f s).",
+        100 * metrics["top1"], min(5, data.num_classes), 100 * metrics["top5"],
+        metrics["num_examples"], config.data.eval_split, seconds,
+    )
+    return TrainResult(
+        model=final, metrics=metrics, history=run_history, initial_epoch=initial_epoch,
+        seconds=seconds, skipped=skipped, model_path=model_path, plot_path=plot_path,
+        history_path=run_dir.history if chief else None,
+    )
 
 
 def use_backend(backend):
@@ -333,8 +524,6 @@ def use_backend(backend):
     the time flags are parsed, so the program starts itself again, same
     command line, with KERAS_BACKEND set.
     """
-    import keras
-
     if backend is None or keras.config.backend() == backend:
         return
     if os.environ.get("KERAS_BACKEND") == backend:
@@ -343,144 +532,6 @@ def use_backend(backend):
     sys.stdout.flush()
     sys.stderr.flush()
     os.execve(sys.executable, [sys.executable, *sys.orig_argv[1:]], {**os.environ, "KERAS_BACKEND": backend})
-
-
-def train(config):
-    """Trains `config.recipe` on `config.data`; resumes from `config.model_dir` if it has a checkpoint.
-
-    Returns a `TrainResult`. Raises `TrainingDiverged` on a NaN/Inf loss.
-    """
-    started = time.time()
-    import keras
-
-    if keras.config.backend() != "tensorflow" and config.strategy != "default":
-        raise ValueError(
-            f"strategy={config.strategy!r} is tf.distribute, which needs the TensorFlow backend; "
-            f"Keras runs on {keras.config.backend()!r} here (KERAS_BACKEND)."
-        )
-    strategy = distribute.make_strategy(
-        config.strategy, tpu=config.tpu, cpu_replicas=config.cpu_replicas
-    )
-    import tensorflow as tf
-
-    from keras_shufflenet.pipelines import callbacks as callbacks_lib
-    from keras_shufflenet.pipelines.evaluate import evaluate_keras
-    from keras_shufflenet.pipelines.models import build_model
-
-    recipe = config.recipe
-    chief = distribute.is_chief(strategy)
-    if config.deterministic:
-        _deterministic_ops(keras.config.backend())
-    keras.utils.set_random_seed(config.seed)
-    model_dir = os.path.abspath(os.path.expanduser(config.model_dir))
-    ckpt_dir = os.path.join(model_dir, CHECKPOINT_DIR)
-    state = checkpoint.read_state(ckpt_dir)
-    initial_epoch = min(state["epoch"], recipe.epochs) if state else 0
-    train_ds, train_info, eval_ds, eval_info = _build_datasets(config, initial_epoch)
-    num_classes = train_info.num_classes
-    fingerprint = _fingerprint(config, num_classes)
-    if chief:
-        os.makedirs(model_dir, exist_ok=True)
-        files.write_json(
-            os.path.join(model_dir, CONFIG_FILE),
-            {"recipe": dataclasses.asdict(recipe), "config": {
-                k: v for k, v in dataclasses.asdict(config).items() if k not in ("recipe", "callbacks")
-            }, "num_classes": num_classes, "class_names": train_info.class_names},
-        )
-
-    previous_policy = keras.mixed_precision.global_policy()
-    if recipe.mixed_precision:
-        keras.mixed_precision.set_global_policy(recipe.mixed_precision)
-    try:
-        with strategy.scope():
-            model = build_model(
-                recipe.model, classes=num_classes, image_size=recipe.image_size,
-                small_inputs=recipe.small_inputs, weights=recipe.weights,
-            )
-            prepare_for_training(
-                model, recipe.weight_decay,
-                sync_batchnorm=(
-                    strategy.num_replicas_in_sync > 1
-                    if config.sync_batchnorm == "auto"
-                    else config.sync_batchnorm
-                ),
-            )
-            _compile(model, recipe, train_info.steps_per_epoch, num_classes, config.run_eagerly)
-            train_ds = _with_options(train_ds, num_classes)
-            if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
-                _patch_for_multi_worker(model, train_ds.element_spec)
-            if state:
-                checkpoint.restore(model, ckpt_dir, state, fingerprint)
-    finally:
-        keras.mixed_precision.set_global_policy(previous_policy)
-
-    guard = callbacks_lib.StopOnNaN()
-    callbacks = [guard]
-    history_path = os.path.join(model_dir, HISTORY_FILE)
-    if chief:
-        # History before the checkpoint: a run killed between the two has the row, and
-        # the resumed run drops rows past its checkpoint.
-        callbacks += [
-            callbacks_lib.HistoryCSV(history_path, initial_epoch),
-            callbacks_lib.EpochCheckpoint(ckpt_dir, config.checkpoint_every, fingerprint, guard),
-            keras.callbacks.TensorBoard(os.path.join(model_dir, LOG_DIR), update_freq="epoch"),
-        ]
-    callbacks += list(config.callbacks)
-    logging.info(
-        "Training %s (%s) on %s: %d epochs of %d steps, batch %d, peak LR %g, %d replica(s)%s.",
-        recipe.model, recipe.name, config.data, recipe.epochs, train_info.steps_per_epoch,
-        recipe.batch_size, recipe.scaled_learning_rate(), strategy.num_replicas_in_sync,
-        f", resuming after epoch {initial_epoch}" if initial_epoch else "",
-    )
-    model.fit(
-        train_ds,
-        epochs=recipe.epochs,
-        initial_epoch=initial_epoch,
-        steps_per_epoch=train_info.steps_per_epoch,
-        shuffle=False,  # the dataset shuffles itself, by (seed, epoch)
-        validation_data=_with_options(eval_ds, num_classes) if config.eval_every else None,
-        validation_steps=eval_info.steps_per_epoch,  # the exact count: no "ran out of data" warning
-        validation_freq=validation_epochs(config.eval_every, recipe.epochs),
-        callbacks=callbacks,
-        verbose=config.verbose,
-    )
-    run_history = history.read_history(history_path) if chief else {}
-    plot_path = os.path.join(model_dir, PLOT_FILE) if chief and run_history else None
-    if plot_path:
-        plots.plot_history(run_history, plot_path, title=f"{recipe.model} on {config.data}")
-    if guard.where is not None:
-        raise TrainingDiverged(_diverged_message(guard, ckpt_dir, recipe))
-
-    final = _float32_copy(model, recipe, num_classes)
-    metrics = evaluate_keras(final, eval_ds, run_eagerly=config.run_eagerly)
-    skipped = {"train": train_info.report_skipped(), "eval": eval_info.report_skipped()}
-    seconds = time.time() - started
-    model_path = None
-    if chief:
-        model_path = os.path.join(model_dir, MODEL_FILE)
-        with files.atomic_path(model_path) as tmp:
-            final.save(tmp)
-        files.write_text(os.path.join(model_dir, LABELS_FILE), "\n".join(train_info.class_names) + "\n")
-        files.write_json(
-            os.path.join(model_dir, RESULT_FILE),
-            {
-                "top1": metrics["top1"], "top5": metrics["top5"],
-                "num_examples": metrics["num_examples"], "eval_split": config.eval_split,
-                "epochs": recipe.epochs, "initial_epoch": initial_epoch,
-                "seconds_this_run": seconds, "skipped": skipped, "model": recipe.model,
-                "recipe": recipe.name, "data": str(config.data), "backend": keras.config.backend(),
-            },
-        )
-    logging.info(
-        "Done: top-1 %.2f%%, top-%d %.2f%% on %d %s images (%.0f s).",
-        100 * metrics["top1"], min(5, num_classes), 100 * metrics["top5"],
-        metrics["num_examples"], config.eval_split, seconds,
-    )
-    return TrainResult(
-        model=final, metrics=metrics, history=run_history, initial_epoch=initial_epoch,
-        seconds=seconds, skipped=skipped, model_path=model_path, plot_path=plot_path,
-        history_path=history_path if chief else None,
-    )
 
 
 FLAGS = flags.FLAGS
@@ -537,15 +588,19 @@ def config_from_flags():
         label_smoothing=FLAGS.label_smoothing, weights=FLAGS.weights,
         mixed_precision=FLAGS.mixed_precision, xla=FLAGS.xla,
     )
-    return TrainConfig(
-        model_dir=FLAGS.model_dir, recipe=recipe, data=FLAGS.data, data_dir=FLAGS.data_dir,
-        train_split=FLAGS.train_split, eval_split=FLAGS.eval_split, limit=FLAGS.limit,
-        eval_limit=FLAGS.eval_limit, seed=FLAGS.seed, deterministic=FLAGS.deterministic,
+    data = DataConfig(
+        source=FLAGS.data, data_dir=FLAGS.data_dir, train_split=FLAGS.train_split,
+        eval_split=FLAGS.eval_split, limit=FLAGS.limit, eval_limit=FLAGS.eval_limit, cache=FLAGS.cache,
+    )
+    runtime = RuntimeConfig(
         strategy=FLAGS.strategy, tpu=FLAGS.tpu, cpu_replicas=FLAGS.cpu_replicas,
-        checkpoint_every=FLAGS.checkpoint_every, eval_every=FLAGS.eval_every, cache=FLAGS.cache,
         sync_batchnorm={"auto": "auto", "true": True, "false": False}[FLAGS.sync_batchnorm],
+        deterministic=FLAGS.deterministic, run_eagerly=FLAGS.run_eagerly,
+    )
+    return TrainConfig(
+        model_dir=FLAGS.model_dir, recipe=recipe, data=data, runtime=runtime, seed=FLAGS.seed,
+        checkpoint_every=FLAGS.checkpoint_every, eval_every=FLAGS.eval_every,
         verbose=FLAGS.verbose if FLAGS.verbose == "auto" else int(FLAGS.verbose),
-        run_eagerly=FLAGS.run_eagerly,
     )
 
 
@@ -559,8 +614,6 @@ def main(argv):
         logging.error("%s", error)
         print(f"ERROR: {error}", file=sys.stderr)
         return 3
-    from keras_shufflenet.pipelines.evaluate import format_accuracy
-
     print(
         f"{format_accuracy(result.metrics, result.model.output_shape[-1])}  "
         f"on {result.metrics['num_examples']} images; model: {result.model_path}; "

@@ -16,6 +16,8 @@ from keras_shufflenet.pipelines import checkpoint, files, history, models, plots
 from keras_shufflenet.pipelines.evaluate import evaluate_keras
 from keras_shufflenet.pipelines.schedules import WarmupDecay, make_optimizer
 from keras_shufflenet.pipelines.train import (
+    DataConfig,
+    RuntimeConfig,
     TrainConfig,
     TrainingDiverged,
     prepare_for_training,
@@ -191,7 +193,9 @@ def test_plot_history_writes_a_png(tmp_path):
 def test_train_end_to_end_writes_everything(tmp_path):
     model_dir = tmp_path / "run"
     result = train(
-        TrainConfig(model_dir=str(model_dir), recipe=TINY, limit=96, eval_limit=64, verbose=0)
+        TrainConfig(
+            model_dir=str(model_dir), recipe=TINY, data=DataConfig(limit=96, eval_limit=64), verbose=0
+        )
     )
     names = set(os.listdir(model_dir))
     assert {"model.keras", "curves.png", "history.csv", "labels.txt", "result.json",
@@ -229,8 +233,9 @@ class PoisonWeights(keras.callbacks.Callback):
 def test_nan_loss_stops_with_a_message_and_keeps_the_last_good_checkpoint(tmp_path):
     model_dir = tmp_path / "run"
     config = TrainConfig(
-        model_dir=str(model_dir), recipe=TINY.replace(epochs=3), limit=64, eval_limit=32,
-        eval_every=0, verbose=0, run_eagerly=True, callbacks=(PoisonWeights(epoch=1),),
+        model_dir=str(model_dir), recipe=TINY.replace(epochs=3),
+        data=DataConfig(limit=64, eval_limit=32), runtime=RuntimeConfig(run_eagerly=True),
+        eval_every=0, verbose=0, callbacks=(PoisonWeights(epoch=1),),
     )
     with pytest.raises(TrainingDiverged, match=r"epoch 2, batch 1.*last good checkpoint \(after epoch 1\)"):
         train(config)
@@ -246,12 +251,12 @@ def test_nan_loss_stops_with_a_message_and_keeps_the_last_good_checkpoint(tmp_pa
 
 def test_too_few_examples_for_a_batch_is_a_clear_error(tmp_path):
     with pytest.raises(ValueError, match="fewer than one batch of 32"):
-        train(TrainConfig(model_dir=str(tmp_path), recipe=TINY, limit=16))
+        train(TrainConfig(model_dir=str(tmp_path), recipe=TINY, data=DataConfig(limit=16)))
 
 
 def test_bad_train_config():
     with pytest.raises(ValueError, match="strategy"):
-        TrainConfig(model_dir="x", strategy="horovod")
+        RuntimeConfig(strategy="horovod")
     with pytest.raises(ValueError, match="choose one of"):
         TrainConfig(model_dir="x", recipe="nope")
     with pytest.raises(ValueError, match="checkpoint_every"):
