@@ -5,7 +5,9 @@ measured with.
 A leaf module with no heavy imports (only `dataclasses`), so anything can
 read it: `keras_shufflenet.pretrained` downloads and converts the entries of
 `PUBLISHED` for `weights="imagenet"`, and a model's input contract takes its
-`EvalTransform` from here.
+`EvalTransform` from here. `MANUAL_DOWNLOADS` lists checkpoints that cannot be
+fetched by a script (the ShuffleNet V1 authors'): download them by hand and
+pass the file, `ShuffleNetV1(width, groups, weights=path)`.
 
     from keras_shufflenet import catalogue
     entry = catalogue.PUBLISHED[("v2", 1.0, None)]
@@ -78,13 +80,18 @@ class PublishedWeights:
     """One published ImageNet checkpoint and what its publisher reports for it.
 
     Attributes:
-        url: where it is downloaded from; the file name ends in
-            `-<sha256 prefix>.pth`, the publisher's checksum.
+        url: where it is downloaded from; for `PUBLISHED` the file name
+            ends in `-<sha256 prefix>.pth`, the publisher's checksum. For
+            `MANUAL_DOWNLOADS`, the page to download it from by hand.
         layout: the state-dict layout, which names the converter:
-            `"torchvision"` (ShuffleNet V2) or `"mmpretrain"` (V1).
+            `"torchvision"` (ShuffleNet V2), `"mmpretrain"` or `"megvii"` (V1).
         top1, top5: ImageNet validation accuracy (%) as published.
-        eval_transform: the evaluation transform those numbers were measured
-            with.
+        eval_transform: the input the converted Keras model takes for those
+            numbers (all use `IMAGENET_EVAL`; see `notes` where the
+            publisher's own input differed).
+        file_name: for a manual download, the file's path in the publisher's
+            folder; None when `url` names the file.
+        notes: anything else a user of the file needs to know.
     """
 
     url: str
@@ -92,11 +99,13 @@ class PublishedWeights:
     top1: float
     top5: float
     eval_transform: EvalTransform = IMAGENET_EVAL
+    file_name: str = None
+    notes: str = ""
 
     @property
     def name(self):
         """The file name, as downloaded."""
-        return self.url.rsplit("/", 1)[-1]
+        return (self.file_name or self.url).rsplit("/", 1)[-1]
 
     @property
     def sha256_prefix(self):
@@ -127,4 +136,41 @@ PUBLISHED = {
         68.13,
         87.81,
     ),
+}
+
+# The ShuffleNet V1 authors' checkpoints (megvii-model/ShuffleNet-Series,
+# ShuffleNetV1/README.md, which publishes top-1/top-5 *errors*: accuracy is 100
+# minus them). Hosted in a OneDrive folder that only a browser can download
+# from; no checksums are published.
+MEGVII_URL = "https://1drv.ms/f/s!AgaP37NGYuEXhRfQxHRseR7eSxXo"
+MEGVII_NOTES = (
+    "megvii's own evaluation feeds BGR pixels in 0..255 without normalization (OpenCV "
+    "bilinear resize of the shorter side to 256, centre crop 224); the converted model "
+    "undoes the ImageNet normalization in its first layer and reads RGB, so it takes the "
+    "same input as every other model here."
+)
+
+
+def _megvii(groups, size, top1, top5):
+    name = f"{size}.pth.tar" if groups == 3 else f"snetv1_group8_{size}.pth.tar"
+    return PublishedWeights(
+        MEGVII_URL,
+        "megvii",
+        top1,
+        top5,
+        file_name=f"ShuffleNetV1/Group{groups}/models/{name}",
+        notes=MEGVII_NOTES,
+    )
+
+
+# (family, width, groups) -> checkpoint to download by hand.
+MANUAL_DOWNLOADS = {
+    ("v1", 0.5, 3): _megvii(3, "0.5x", 57.3, 80.0),  # errors 42.7, 20.0
+    ("v1", 1.0, 3): _megvii(3, "1.0x", 67.8, 87.7),  # 32.2, 12.3
+    ("v1", 1.5, 3): _megvii(3, "1.5x", 71.6, 90.2),  # 28.4, 9.8
+    ("v1", 2.0, 3): _megvii(3, "2.0x", 74.1, 91.4),  # 25.9, 8.6
+    ("v1", 0.5, 8): _megvii(8, "0.5x", 58.8, 81.0),  # 41.2, 19.0
+    ("v1", 1.0, 8): _megvii(8, "1.0x", 68.0, 86.4),  # 32.0, 13.6
+    ("v1", 1.5, 8): _megvii(8, "1.5x", 71.0, 89.6),  # 29.0, 10.4
+    ("v1", 2.0, 8): _megvii(8, "2.0x", 72.9, 90.8),  # 27.1, 9.2
 }

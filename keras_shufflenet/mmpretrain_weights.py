@@ -22,6 +22,9 @@ from keras_shufflenet import torchvision_weights
 from keras_shufflenet.stages import V1_STAGE_REPEATS as STAGE_REPEATS
 from keras_shufflenet.torchvision_weights import BATCHNORM, CONV, DEPTHWISE, LINEAR
 
+# A key only this layout has.
+MARKER = "backbone.conv1.conv.weight"
+
 # mmpretrain module              Keras layer        kind
 STEM = (
     ("backbone.conv1.conv",       "conv1_conv",      CONV),

@@ -22,10 +22,16 @@ PIXEL_MEAN = IMAGENET_EVAL.mean
 PIXEL_STD = IMAGENET_EVAL.std
 
 
-def normalization_layer(name="preprocessing"):
-    """A Keras layer taking RGB pixels in [0, 255] to the normalized input."""
+def normalization_layer(name="preprocessing", invert=False):
+    """A Keras layer taking RGB pixels in [0, 255] to the normalized input
+    (with `invert=True`, the normalized input back to pixels)."""
+    # float64 arrays, not lists: Keras would round lists to float32 even in a float64 model.
     return keras.layers.Normalization(
-        mean=PIXEL_MEAN, variance=[s * s for s in PIXEL_STD], axis=-1, name=name
+        mean=np.asarray(PIXEL_MEAN, "float64"),
+        variance=np.square(np.asarray(PIXEL_STD, "float64")),
+        axis=-1,
+        invert=invert,
+        name=name,
     )
 
 

@@ -26,6 +26,7 @@ from.
     model = keras_shufflenet.ShuffleNetV2(1.0, weights="my_torchvision_finetune.pth", classes=5)
 """
 
+import dataclasses
 import hashlib
 import os
 import re
@@ -35,7 +36,7 @@ import warnings
 import h5py
 import keras
 
-from keras_shufflenet import mmpretrain_weights, pth, torchvision_weights
+from keras_shufflenet import megvii_weights, mmpretrain_weights, pth, torchvision_weights
 from keras_shufflenet.catalogue import (  # noqa: F401  (re-exported: the table lives there)
     _HASH_IN_NAME,
     MMPRETRAIN_URL,
@@ -44,16 +45,40 @@ from keras_shufflenet.catalogue import (  # noqa: F401  (re-exported: the table 
     PublishedWeights,
 )
 
-# The converter of each state-dict layout, and the layout of each family's `.pth` files.
-CONVERTERS = {
-    "torchvision": torchvision_weights.load_into,
-    "mmpretrain": mmpretrain_weights.load_into,
-}
-FAMILY_LAYOUTS = {"v2": "torchvision", "v1": "mmpretrain"}
+
+
+@dataclasses.dataclass(frozen=True)
+class Layout:
+    """A state-dict layout we convert: the family it fits, a key only it has
+    (after a `module.` prefix is removed), its converter and its name in messages."""
+
+    family: str
+    marker: str
+    load_into: object
+    description: str
+
+
+LAYOUTS = {
+    "torchvision": Layout(
+        "v2", torchvision_weights.MARKER, torchvision_weights.load_into,
+        "torchvision's ShuffleNet V2",
+    ),
+    "mmpretrain": Layout(
+        "v1", mmpretrain_weights.MARKER, mmpretrain_weights.load_into,
+        "OpenMMLab mmpretrain's ShuffleNet V1",
+    ),
+    "megvii": Layout(
+        "v1", megvii_weights.MARKER, megvii_weights.load_into,
+        "megvii-model/ShuffleNet-Series' (the V1 authors') ShuffleNet V1",
+    ),
+}  # fmt: skip
+# The layout tried for a state dict that has no layout's marker: its converter
+# says which tensors are missing.
+DEFAULT_LAYOUT = {"v2": "torchvision", "v1": "mmpretrain"}
 CACHE_SUBDIR = "models"
 # Part of the converted file's name: bump it when the conversion changes.
 CONVERSION_VERSION = 1
-TORCH_SUFFIXES = (".pth", ".pt")
+TORCH_SUFFIXES = (".pth", ".pt", ".pth.tar")
 KERAS_SUFFIX = ".weights.h5"
 _HASH_IN_NAME = re.compile(r"-([a-f0-9]+)\.")
 
@@ -177,24 +202,26 @@ def load_weights_file(model, path, *, family):
 
     Args:
         model: a model from `ShuffleNetV2` or `ShuffleNetV1`.
-        family: the model's family, "v2" or "v1": it names the `.pth` layout.
         path: a Keras `.weights.h5` file (as `model.save_weights` writes),
-            or a PyTorch state dict `.pth`/`.pt` in torchvision's layout (for
-            ShuffleNetV2) or mmpretrain's (for ShuffleNetV1), read without
+            or a PyTorch state dict `.pth`/`.pt`/`.pth.tar` in one of
+            `LAYOUTS` (told by its keys): torchvision's (for ShuffleNetV2),
+            mmpretrain's or megvii's (for ShuffleNetV1), read without
             PyTorch and without running code from it. With
             `include_top=False` the file's head is skipped; its other layers
             must fit the model.
+        family: the model's family, "v2" or "v1": the `.pth` layout must be
+            one of its own.
 
     Raises:
-        ValueError: unsupported suffix, or the file does not fit the model
-            (the message names the layer, or both class counts).
+        ValueError: unsupported suffix, a state dict of the other family, or
+            the file does not fit the model (the message names the layer, or
+            both configurations, or both class counts).
     """
     path = os.fspath(path)
-    lower = path.lower()
-    if lower.endswith(TORCH_SUFFIXES):
+    if is_torch_file(path):
         state_dict = pth.load_state_dict(path)
         return _load_state_dict(model, state_dict, family, source=f"The weights in {path!r}")
-    if lower.endswith(KERAS_SUFFIX):
+    if path.lower().endswith(KERAS_SUFFIX):
         return _load_keras_weights(model, path)
     raise ValueError(
         f"Unsupported weights file {path!r}: expected a Keras '{KERAS_SUFFIX}' file or a "
@@ -289,8 +316,51 @@ def _cache_dir(cache_dir=None):
     return base
 
 
+def is_torch_file(path):
+    """Whether `path` names a PyTorch file by its suffix (`.pth`, `.pt`, `.pth.tar`)."""
+    return isinstance(path, (str, os.PathLike)) and os.fspath(path).lower().endswith(TORCH_SUFFIXES)
+
+
+def state_dict_layout(state_dict):
+    """The name (a key of `LAYOUTS`) of a state dict's layout, or None if unknown.
+
+    Told by a key only that layout has; `state_dict` may be a checkpoint
+    holding it under `state_dict`, with or without the `module.` prefix.
+    """
+    keys = torchvision_weights.unwrap_state_dict(state_dict).keys()
+    for name, layout in LAYOUTS.items():
+        if layout.marker in keys:
+            return name
+    return None
+
+
+def torch_file_layout(path):
+    """The layout of a PyTorch weights file (see `state_dict_layout`); None
+    for other files. Builders use it to pick the variant a file needs."""
+    if not is_torch_file(path):
+        return None
+    return state_dict_layout(pth.load_state_dict(path))
+
+
 def _load_state_dict(model, state_dict, family, source):
-    """The converter of the family's layout: torchvision's for V2, mmpretrain's for V1."""
-    if family not in FAMILY_LAYOUTS:
-        raise ValueError(f"Unknown family {family!r}; expected one of {sorted(FAMILY_LAYOUTS)}.")
-    return CONVERTERS[FAMILY_LAYOUTS[family]](model, state_dict, source=source)
+    """Converts with the converter of the state dict's layout, which must fit `family`."""
+    if family not in DEFAULT_LAYOUT:
+        raise ValueError(f"Unknown family {family!r}; expected one of {sorted(DEFAULT_LAYOUT)}.")
+    name = state_dict_layout(state_dict)
+    if name is None:
+        if megvii_weights.V2_MARKER in torchvision_weights.unwrap_state_dict(state_dict):
+            raise ValueError(
+                f"{source} are a megvii-model/ShuffleNet-Series ShuffleNet V2 (or V2+) checkpoint: "
+                "a different network from torchvision's (its first units are wider, its "
+                "classifier has no bias), which keras_shufflenet does not build. Use "
+                "ShuffleNetV2(width, weights='imagenet') for torchvision's V2 weights."
+            )
+        name = DEFAULT_LAYOUT[family]
+    layout = LAYOUTS[name]
+    if layout.family != family:
+        raise ValueError(
+            f"{source} are a {layout.description} state dict, but the model is a "
+            f"ShuffleNet{family.upper()}. Build ShuffleNet{layout.family.upper()}(...) to load "
+            "them."
+        )
+    return layout.load_into(model, state_dict, source=source)

@@ -1,24 +1,34 @@
 """ShuffleNet V1 (Zhang et al., CVPR 2018, arXiv 1707.01083).
 
 The unit follows the paper's Fig. 2 and megvii's official code; the classifier
-keeps a bias, as mmpretrain's does.
+keeps a bias, as mmpretrain's does. The "megvii" variant is the network the
+authors trained their released checkpoints as (their channel shuffle order
+and input); see `keras_shufflenet.megvii_weights`.
 """
 
 import functools
 
 from keras import layers
 
-from keras_shufflenet import _builder, catalogue, stages
+from keras_shufflenet import _builder, catalogue, preprocessing, pretrained, stages
 from keras_shufflenet.layers import ChannelShuffle, GroupedPointwiseConv2D
 
 # The stage tables live in `keras_shufflenet.stages`, which the converters read too.
 STAGE_REPEATS = stages.V1_STAGE_REPEATS
 GROUPS = stages.V1_GROUPS
 WIDTHS = stages.V1_WIDTHS
+VARIANTS = ("paper", "megvii")
 
 
-def shufflenet_v1_unit(x, out_channels, groups, strides, first_group_conv, name, shuffle=True):
-    """One ShuffleNet V1 unit (paper Fig. 2b, 2c); `name` like `stage3_unit2`."""
+def shufflenet_v1_unit(
+    x, out_channels, groups, strides, first_group_conv, name, shuffle=True, shuffle_order="paper"
+):
+    """One ShuffleNet V1 unit (paper Fig. 2b, 2c); `name` like `stage3_unit2`.
+
+    `shuffle_order="megvii"` shuffles in the authors' released code's order,
+    the inverse permutation of the paper's: channels viewed as (channels per
+    group, groups) rather than (groups, channels per group) are transposed.
+    """
     in_channels = x.shape[-1]
     bottleneck = stages.v1_bottleneck_channels(out_channels, groups)
     branch_out = out_channels - in_channels if strides == 2 else out_channels
@@ -28,7 +38,8 @@ def shufflenet_v1_unit(x, out_channels, groups, strides, first_group_conv, name,
     y = _builder.batch_norm(f"{name}_gconv1_bn")(y)
     y = layers.ReLU(name=f"{name}_gconv1_relu")(y)
     if groups > 1 and shuffle:
-        y = ChannelShuffle(groups, name=f"{name}_shuffle")(y)
+        shuffle_groups = groups if shuffle_order == "paper" else bottleneck // groups
+        y = ChannelShuffle(shuffle_groups, name=f"{name}_shuffle")(y)
     y = _builder.depthwise_bn(y, strides, name=f"{name}_dw")
     y = GroupedPointwiseConv2D(branch_out, groups, name=f"{name}_gconv2")(y)
     y = _builder.batch_norm(f"{name}_gconv2_bn")(y)
@@ -56,6 +67,7 @@ def ShuffleNetV1(
     small_inputs=False,
     include_preprocessing=False,
     shuffle=True,
+    variant=None,
 ):
     """Instantiates the ShuffleNet V1 architecture.
 
@@ -82,7 +94,10 @@ def ShuffleNetV1(
             fully-connected classifier `fc`.
         weights: `None` (random initialization), `"imagenet"` (width 1.0,
             groups 3 only: OpenMMLab mmpretrain's weights, converted), or
-            the path to a `.weights.h5` file or an mmpretrain-format `.pth`.
+            the path to a `.weights.h5` file, an mmpretrain-format `.pth`,
+            or one of the V1 authors' checkpoints as downloaded by hand
+            from megvii-model/ShuffleNet-Series (`.pth.tar`, groups 3 and 8
+            at 0.5x-2.0x; see docs/pretrained.md).
         input_tensor: optional Keras tensor to use as the model's input.
         input_shape: optional `(height, width, 3)`; any size from 32x32 up
             (8x8 with `small_inputs=True`), square or not.
@@ -97,6 +112,14 @@ def ShuffleNetV1(
             [0, 255] itself.
         shuffle: `False` removes the channel shuffles (the paper's ablation,
             Table 3); for experiments only.
+        variant: `"paper"` or `"megvii"`; by default `"megvii"` when
+            `weights` is one of the authors' checkpoints, else `"paper"`.
+            `"megvii"` builds the network as the authors trained it: their
+            channel shuffle order (the inverse of the paper's) and a first
+            layer, `to_pixels`, that undoes `preprocess_input` because their
+            network reads pixels in [0, 255] (with
+            `include_preprocessing=True` the model reads pixels directly).
+            Pass it to reload a `.weights.h5` saved from such a model.
 
     Returns:
         A `keras.Model`.
@@ -116,18 +139,15 @@ def ShuffleNetV1(
         small_inputs=small_inputs,
     )
     if weights == "imagenet" and (("v1", width, groups) not in catalogue.PUBLISHED or not shuffle):
-        published = " or ".join(
-            f"width={w}, groups={g}" for f, w, g in catalogue.PUBLISHED if f == "v1"
-        )
-        raise ValueError(
-            f"ShuffleNetV1 has weights='imagenet' only for {published}, with shuffle=True "
-            "(see docs/pretrained.md); "
-            f"got width={width}, groups={groups}, shuffle={shuffle}. Pass None or a weights file."
-        )
+        raise ValueError(_no_imagenet_weights(width, groups, shuffle))
+    variant = _resolve_variant(variant, weights, shuffle)
     stem_channels, *channels_per_stage = stages.v1_stage_channels(groups, width)
 
     img_input, source_tensor = _builder.make_inputs(input_tensor, input_shape)
-    x = _builder.stem(img_input, stem_channels, small_inputs, include_preprocessing)
+    x = img_input
+    if variant == "megvii" and not include_preprocessing:
+        x = preprocessing.normalization_layer(name="to_pixels", invert=True)(x)
+    x = _builder.stem(x, stem_channels, small_inputs, include_preprocessing and variant == "paper")
     for stage, (repeats, channels) in enumerate(zip(STAGE_REPEATS, channels_per_stage), start=2):
         for unit in range(repeats):
             x = shufflenet_v1_unit(
@@ -139,11 +159,13 @@ def ShuffleNetV1(
                 first_group_conv=not (stage == 2 and unit == 0),
                 name=f"stage{stage}_unit{unit}",
                 shuffle=shuffle,
+                shuffle_order=variant,
             )
     x = _builder.head(x, include_top, pooling, classes, classifier_activation)
 
     if name is None:
         name = f"shufflenet_v1_g{groups}_x{_builder.width_tag(width)}"
+        name += "_megvii" if variant == "megvii" else ""
     model = _builder.finish_model(img_input, source_tensor, x, name)
     return _builder.load_weights(
         model,
@@ -153,3 +175,41 @@ def ShuffleNetV1(
         groups=groups,
         build_reference=functools.partial(ShuffleNetV1, width, groups=groups, weights=None),
     )
+
+
+def _no_imagenet_weights(width, groups, shuffle):
+    published = " or ".join(f"width={w}, groups={g}" for f, w, g in catalogue.PUBLISHED if f == "v1")
+    message = (
+        f"ShuffleNetV1 has weights='imagenet' only for {published}, with shuffle=True (see "
+        f"docs/pretrained.md); got width={width}, groups={groups}, shuffle={shuffle}."
+    )
+    manual = catalogue.MANUAL_DOWNLOADS.get(("v1", width, groups))
+    if manual is not None and shuffle:
+        message += (
+            f" The V1 authors' checkpoint for this configuration is downloaded by hand: "
+            f"{manual.file_name} from {manual.url}; pass its path as `weights`."
+        )
+    return message + " Otherwise pass None or a weights file."
+
+
+def _resolve_variant(variant, weights, shuffle):
+    """The variant to build: `variant`, or the one the weights file needs."""
+    if variant not in (None, *VARIANTS):
+        raise ValueError(f"`variant` must be one of {VARIANTS} or None; got variant={variant!r}.")
+    megvii_file = weights not in (None, "imagenet") and pretrained.torch_file_layout(weights) == "megvii"
+    if megvii_file and variant not in (None, "megvii"):
+        raise ValueError(
+            f"{weights!r} is a checkpoint of the V1 authors (megvii-model/ShuffleNet-Series), "
+            "trained with their channel shuffle order and raw-pixel input: it needs "
+            f"variant='megvii' (the default picks it for such files); got variant={variant!r}."
+        )
+    variant = variant or ("megvii" if megvii_file else "paper")
+    if variant == "megvii" and weights == "imagenet":
+        raise ValueError(
+            "weights='imagenet' are mmpretrain's weights, for variant='paper'; the authors' "
+            "checkpoints for variant='megvii' are downloaded by hand (docs/pretrained.md) and "
+            "passed as a path."
+        )
+    if variant == "megvii" and not shuffle:
+        raise ValueError("variant='megvii' is the authors' network, which shuffles: keep shuffle=True.")
+    return variant

@@ -7,7 +7,8 @@ hold no weights. Layouts are converted once, here:
 
 - convolution  `(out, in, kh, kw)` -> `(kh, kw, in, out)`
 - depthwise    `(channels, 1, kh, kw)` -> `(kh, kw, channels, 1)`
-- linear       `(out, in)` -> `(in, out)`, bias unchanged
+- linear       `(out, in)` -> `(in, out)`, bias unchanged (a linear layer
+  without bias gets a zero bias: the same outputs)
 - BatchNorm    `weight, bias, running_mean, running_var` -> `gamma, beta,
   moving_mean, moving_variance`; `num_batches_tracked` is training state and
   is dropped. torchvision's epsilon (1e-5) is not in the file: it is checked
@@ -24,9 +25,13 @@ from keras_shufflenet.stages import V2_STAGE_CHANNELS as STAGE_CHANNELS
 from keras_shufflenet.stages import V2_STAGE_REPEATS as STAGE_REPEATS
 
 TORCHVISION_BN_EPSILON = 1e-5
+# A key only this layout has (after a `module.` prefix is removed).
+MARKER = "stage2.0.branch2.0.weight"
 
 # Kinds of layer, each with one layout conversion (see `convert_layer`).
 CONV, DEPTHWISE, BATCHNORM, LINEAR = "conv", "depthwise", "batchnorm", "linear"
+LINEAR_NO_BIAS = "linear_no_bias"
+HEAD_KINDS = (LINEAR, LINEAR_NO_BIAS)
 
 # torchvision module   Keras layer          kind
 STEM_AND_HEAD = (
@@ -57,6 +62,7 @@ TENSORS = {
     DEPTHWISE: ("weight",),
     BATCHNORM: ("weight", "bias", "running_mean", "running_var"),
     LINEAR: ("weight", "bias"),
+    LINEAR_NO_BIAS: ("weight",),
 }
 # Training state with no Keras counterpart.
 IGNORED_SUFFIXES = (".num_batches_tracked",)
@@ -86,6 +92,8 @@ def convert_layer(kind, tensors):
         return [np.transpose(tensors[0], (2, 3, 0, 1))]
     if kind == LINEAR:
         return [np.transpose(tensors[0]), tensors[1]]
+    if kind == LINEAR_NO_BIAS:
+        return [np.transpose(tensors[0]), np.zeros(tensors[0].shape[0], tensors[0].dtype)]
     if kind == BATCHNORM:
         return list(tensors)
     raise ValueError(f"Unknown layer kind {kind!r}; expected one of {sorted(TENSORS)}.")
@@ -120,7 +128,7 @@ def convert_state_dict(state_dict, rows, include_top=True):
         ValueError: keys missing from, or left over in, the state dict.
     """
     state_dict = unwrap_state_dict(state_dict)
-    head = {keras_name for _, keras_name, kind in rows if kind == LINEAR}
+    head = {keras_name for _, keras_name, kind in rows if kind in HEAD_KINDS}
     used, missing, converted = set(), [], {}
     for torch_name, keras_name, kind in rows:
         keys = [f"{torch_name}.{tensor}" for tensor in TENSORS[kind]]

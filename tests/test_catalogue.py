@@ -29,7 +29,7 @@ def test_every_entry_has_source_checksum_accuracy_and_transform():
         assert entry.url.startswith("https://") and entry.name.endswith(".pth")
         assert len(entry.sha256_prefix) >= 8, entry.name
         assert 50 < entry.top1 < entry.top5 < 100
-        assert entry.layout in pretrained.CONVERTERS
+        assert entry.layout in pretrained.LAYOUTS
         assert isinstance(entry.eval_transform, catalogue.EvalTransform)
 
 

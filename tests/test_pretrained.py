@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 import keras_shufflenet
-from keras_shufflenet import mmpretrain_weights, pretrained, torchvision_weights
+from keras_shufflenet import catalogue, mmpretrain_weights, pretrained, torchvision_weights
 
 WIDTHS = (0.5, 1.0, 1.5, 2.0)
 # torchvision's trainable parameter counts (../shared/SPEC.md).
@@ -458,3 +458,214 @@ def test_v1_imagenet_weights_come_from_mmpretrain(v1_reference, tmp_path, monkey
 def test_v1_imagenet_weights_exist_only_for_1x_g3(kwargs):
     with pytest.raises(ValueError, match="only for width=1.0, groups=3"):
         keras_shufflenet.ShuffleNetV1(1.0, weights="imagenet", **kwargs)
+
+
+# --- ShuffleNet V1 from its authors' checkpoints (megvii-model/ShuffleNet-Series) ---
+MEGVII_CONFIGS = tuple((width, groups) for (_, width, groups) in catalogue.MANUAL_DOWNLOADS)
+MEGVII_SIZES = {0.5: "0.5x", 1.0: "1.0x", 1.5: "1.5x", 2.0: "2.0x"}
+# ShuffleNetV1/README.md: #Params in millions, rounded to 0.1M.
+MEGVII_PARAMS_M = {(0.5, 3): 0.7, (1.0, 3): 1.9, (1.5, 3): 3.4, (2.0, 3): 5.4,
+                   (0.5, 8): 1.0, (1.0, 8): 2.4, (1.5, 8): 4.3, (2.0, 8): 6.5}  # fmt: skip
+
+
+def _save_as_megvii(torch, state_dict, path):
+    """As the authors saved their checkpoints in 2019: a legacy-format
+    torch.save of {"state_dict": nn.DataParallel's state dict}."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save({"state_dict": state_dict}, path, _use_new_zipfile_serialization=False)
+    return path
+
+
+@pytest.fixture(scope="module")
+def megvii_reference(tmp_path_factory):
+    """(width, groups) -> (the authors' network with random weights, its checkpoint),
+    laid out as their OneDrive folder is (`ShuffleNetV1/Group3/models/1.0x.pth.tar`)."""
+    torch = pytest.importorskip("torch")
+    import torch_reference
+
+    folder = tmp_path_factory.mktemp("onedrive")
+    models = {}
+    for seed, (width, groups) in enumerate(MEGVII_CONFIGS):
+        model = torch_reference.MegviiShuffleNetV1(
+            input_size=IMAGE_SIZE, model_size=MEGVII_SIZES[width], group=groups
+        )
+        torch_reference.randomize(model, seed=seed, image_size=IMAGE_SIZE, input_range=(0, 255))
+        wrapped = torch.nn.DataParallel(model)  # on CPU only wraps: keys get "module."
+        path = folder / catalogue.MANUAL_DOWNLOADS[("v1", width, groups)].file_name
+        models[(width, groups)] = (model, _save_as_megvii(torch, wrapped.state_dict(), path))
+    return models
+
+
+def _pixels(seed=0, count=2):
+    return np.random.RandomState(seed).uniform(0.0, 255.0, (count, IMAGE_SIZE, IMAGE_SIZE, 3))
+
+
+def _megvii_outputs(model, pixels, dtype):
+    """Logits and last-stage features of the authors' network, fed as they fed it: BGR 0..255."""
+    import torch
+
+    model = copy.deepcopy(model).to(dtype)
+    with torch.no_grad():
+        x = torch.from_numpy(np.ascontiguousarray(pixels[..., ::-1].transpose(0, 3, 1, 2))).to(dtype)
+        return model(x).numpy(), model.feature_map(x).numpy().transpose(0, 2, 3, 1)
+
+
+def test_megvii_reference_has_the_published_parameter_counts(megvii_reference):
+    for config, (model, path) in megvii_reference.items():
+        assert round(sum(p.numel() for p in model.parameters()) / 1e6, 1) == MEGVII_PARAMS_M[config]
+        state = pretrained.pth.load_state_dict(path)
+        assert list(state) == ["state_dict"] and open(path, "rb").read(1) == b"\x80"  # legacy
+        assert all(key.startswith("module.") for key in state["state_dict"])
+        assert pretrained.state_dict_layout(state) == "megvii"
+
+
+@pytest.mark.parametrize("config", MEGVII_CONFIGS, ids=[f"{w}x-g{g}" for w, g in MEGVII_CONFIGS])
+def test_megvii_checkpoints_equal_the_authors_network_in_float64(megvii_reference, config, float64_keras):
+    # float64 on both sides: any permutation or layout mistake is O(1), rounding ~1e-13.
+    torch = pytest.importorskip("torch")
+    width, groups = config
+    reference, path = megvii_reference[config]
+    pixels = _pixels(seed=groups)
+    logits, _ = _megvii_outputs(reference, pixels, torch.float64)
+    model = keras_shufflenet.ShuffleNetV1(
+        width, groups=groups, weights=str(path), classifier_activation=None
+    )
+    assert model.name.endswith("_megvii")
+    trainable = sum(int(np.prod(w.shape)) for w in model.trainable_weights)
+    assert trainable == sum(p.numel() for p in reference.parameters()) + 1000  # + the fc bias
+    # preprocess_input's normalization, in float64 (the model undoes it in its first layer).
+    normalized = (pixels - np.asarray(catalogue.IMAGENET_EVAL.mean)) / np.asarray(catalogue.IMAGENET_EVAL.std)
+    got = np.asarray(model(normalized))
+    assert np.abs(got - logits).max() <= 1e-10, np.abs(got - logits).max()
+
+
+@pytest.mark.parametrize("config", [(1.0, 3), (0.5, 8)], ids=["1.0x-g3", "0.5x-g8"])
+def test_megvii_checkpoints_in_float32_with_and_without_preprocessing(megvii_reference, config):
+    torch = pytest.importorskip("torch")
+    width, groups = config
+    reference, path = megvii_reference[config]
+    pixels = _pixels(seed=5, count=4).astype(np.float32)
+    logits, features = _megvii_outputs(reference, pixels, torch.float32)
+    outside = keras_shufflenet.ShuffleNetV1(width, groups=groups, weights=str(path), classifier_activation=None)
+    inside = keras_shufflenet.ShuffleNetV1(
+        width, groups=groups, weights=str(path), classifier_activation=None, include_preprocessing=True
+    )
+    for got in (np.asarray(outside(keras_shufflenet.preprocess_input(pixels))), np.asarray(inside(pixels))):
+        assert np.abs(got - logits).max() <= 1e-4 * np.abs(logits).max()
+        np.testing.assert_array_equal(np.argsort(-got, axis=1)[:, :5], np.argsort(-logits, axis=1)[:, :5])
+    backbone = keras_shufflenet.ShuffleNetV1(
+        width, groups=groups, weights=str(path), include_top=False, include_preprocessing=True
+    )
+    got_features = np.asarray(backbone(pixels))
+    assert got_features.shape == features.shape
+    assert np.abs(got_features - features).max() <= 1e-4 * np.abs(features).max()
+
+
+def test_megvii_shuffle_is_the_inverse_of_the_papers():
+    from keras_shufflenet import megvii_weights
+    from keras_shufflenet.layers import ChannelShuffle
+
+    torch = pytest.importorskip("torch")
+    import torch_reference
+
+    x = np.arange(2 * 60, dtype=np.float32).reshape(1, 1, 2, 60)  # NHWC
+    theirs = torch_reference.megvii_channel_shuffle(torch.from_numpy(x.transpose(0, 3, 1, 2)), 3)
+    ours = ChannelShuffle(megvii_weights.megvii_shuffle_groups(60, 3))(x)
+    np.testing.assert_array_equal(np.asarray(ours), theirs.numpy().transpose(0, 2, 3, 1))
+    paper = np.asarray(ChannelShuffle(3)(x))
+    np.testing.assert_array_equal(np.asarray(ChannelShuffle(20)(paper)), x)  # inverse permutations
+
+
+def test_megvii_checkpoint_of_another_configuration_names_both(megvii_reference):
+    _, path = megvii_reference[(0.5, 3)]
+    with pytest.raises(ValueError, match=r"megvii's ShuffleNetV1 0\.5x g=3 checkpoint, but the model is "
+                                         r"ShuffleNetV1 0\.5x g=8\. Build ShuffleNetV1\(0\.5, groups=3"):
+        keras_shufflenet.ShuffleNetV1(0.5, groups=8, weights=str(path))
+    _, path = megvii_reference[(1.0, 3)]
+    with pytest.raises(ValueError, match=r"ShuffleNetV1 1\.0x g=3 checkpoint, but the model is ShuffleNetV1 0\.5x g=3"):
+        keras_shufflenet.ShuffleNetV1(0.5, groups=3, weights=str(path))
+
+
+def test_megvii_checkpoint_needs_the_megvii_variant(megvii_reference):
+    _, path = megvii_reference[(0.5, 3)]
+    with pytest.raises(ValueError, match=r"needs variant='megvii'.*got variant='paper'"):
+        keras_shufflenet.ShuffleNetV1(0.5, groups=3, weights=str(path), variant="paper")
+    with pytest.raises(ValueError, match=r"`variant` must be one of \('paper', 'megvii'\)"):
+        keras_shufflenet.ShuffleNetV1(0.5, groups=3, variant="official")
+
+
+def test_checkpoints_of_the_other_family_are_refused(megvii_reference, reference, tmp_path):
+    torch = pytest.importorskip("torch")
+    _, path = megvii_reference[(0.5, 3)]
+    with pytest.raises(ValueError, match=r"ShuffleNet-Series' \(the V1 authors'\) ShuffleNet V1 state "
+                                         r"dict, but the model is a ShuffleNetV2\. Build ShuffleNetV1"):
+        keras_shufflenet.ShuffleNetV2(0.5, weights=str(path))
+    _, v2_path = reference[0.5]
+    with pytest.raises(ValueError, match=r"torchvision's ShuffleNet V2 state dict, but the model is a "
+                                         r"ShuffleNetV1"):
+        keras_shufflenet.ShuffleNetV1(0.5, groups=3, weights=str(v2_path))
+    # The authors' V2 checkpoints are another network than torchvision's.
+    megvii_v2 = {"module.first_conv.0.weight": torch.zeros(24, 3, 3, 3),
+                 "module.features.0.branch_main.0.weight": torch.zeros(24, 24, 1, 1)}  # fmt: skip
+    v2_file = _save_as_megvii(torch, megvii_v2, tmp_path / "ShuffleNetV2.1.0x.pth.tar")
+    with pytest.raises(ValueError, match=r"ShuffleNet V2 \(or V2\+\) checkpoint: a different network"):
+        keras_shufflenet.ShuffleNetV2(1.0, weights=str(v2_file))
+
+
+def _mutated_megvii_file(megvii_reference, tmp_path, mutate):
+    torch = pytest.importorskip("torch")
+    reference, _ = megvii_reference[(0.5, 3)]
+    state = {f"module.{key}": value.clone() for key, value in reference.state_dict().items()}
+    mutate(torch, state)
+    return str(_save_as_megvii(torch, state, tmp_path / "0.5x.pth.tar"))
+
+
+def test_megvii_checkpoint_with_missing_and_extra_keys_is_refused(megvii_reference, tmp_path):
+    def mutate(torch, state):
+        del state["module.features.5.branch_main_1.4.running_var"]
+        state["module.features.99.weight"] = torch.zeros(3)
+
+    path = _mutated_megvii_file(megvii_reference, tmp_path, mutate)
+    with pytest.raises(ValueError, match=r"missing 1 tensors.*features\.5\.branch_main_1\.4\.running_var.*"
+                                         r"1 unexpected tensors.*features\.99\.weight"):
+        keras_shufflenet.ShuffleNetV1(0.5, groups=3, weights=path)
+
+
+def test_megvii_checkpoint_with_a_wrong_shape_names_the_layer(megvii_reference, tmp_path):
+    def mutate(torch, state):
+        key = "module.features.6.branch_main_2.0.weight"
+        state[key] = torch.zeros(state[key].shape[0], state[key].shape[1] + 1, 1, 1)
+
+    path = _mutated_megvii_file(megvii_reference, tmp_path, mutate)
+    with pytest.raises(ValueError, match=r"do not fit layer 'stage3_unit2_gconv2'"):
+        keras_shufflenet.ShuffleNetV1(0.5, groups=3, weights=path)
+
+
+def test_megvii_checkpoint_with_nan_is_refused_as_corrupt(megvii_reference, tmp_path):
+    def mutate(torch, state):
+        state["module.features.2.branch_main_1.1.weight"][3] = float("nan")
+
+    path = _mutated_megvii_file(megvii_reference, tmp_path, mutate)
+    with pytest.raises(ValueError, match=r"NaN or infinite values \(layer 'stage2_unit2_gconv1_bn'\).*corrupt"):
+        keras_shufflenet.ShuffleNetV1(0.5, groups=3, weights=path)
+
+
+def test_imagenet_for_a_megvii_configuration_says_how_to_get_the_file():
+    with pytest.raises(ValueError, match=r"only for width=1\.0, groups=3.*downloaded by hand: "
+                                         r"ShuffleNetV1/Group8/models/snetv1_group8_2\.0x\.pth\.tar "
+                                         r"from https://1drv\.ms/"):
+        keras_shufflenet.ShuffleNetV1(2.0, groups=8, weights="imagenet")
+
+
+def test_catalogue_lists_every_released_v1_checkpoint_with_its_readme_error():
+    from keras_shufflenet.stages import V1_OFFICIAL_CHANNELS
+
+    manual = catalogue.MANUAL_DOWNLOADS
+    assert sorted((w, g) for _, w, g in manual) == sorted((w, g) for g, w in V1_OFFICIAL_CHANNELS)
+    readme_top1_error = {(0.5, 3): 42.7, (1.0, 3): 32.2, (1.5, 3): 28.4, (2.0, 3): 25.9,
+                         (0.5, 8): 41.2, (1.0, 8): 32.0, (1.5, 8): 29.0, (2.0, 8): 27.1}  # fmt: skip
+    for (family, width, groups), entry in manual.items():
+        assert entry.layout == "megvii" and entry.url.startswith("https://1drv.ms/")
+        assert round(100 - entry.top1, 1) == readme_top1_error[(width, groups)]
+        assert entry.file_name.startswith(f"ShuffleNetV1/Group{groups}/models/")
+        assert entry.name.endswith(f"{MEGVII_SIZES[width]}.pth.tar") and entry.sha256_prefix is None

@@ -95,14 +95,15 @@ class ShuffleNetV2(nn.Module):
         return self.fc(self.features(x).mean([2, 3]))
 
 
-def randomize(model, seed=0, image_size=64):
+def randomize(model, seed=0, image_size=64, input_range=(-2.0, 2.0)):
     """Random weights and data-calibrated BatchNorm statistics, then eval mode.
 
     Left at their defaults (mean 0, variance 1) the statistics would hide a
     mix-up of BatchNorm tensors, and arbitrary ones make activations explode
     over 50 layers. So, like a trained network, every BatchNorm gets a random
     scale and shift and the mean and variance its input really has: one
-    training-mode pass over random images with a cumulative average.
+    training-mode pass over random images (values uniform in `input_range`)
+    with a cumulative average.
     """
     generator = torch.Generator().manual_seed(seed)
     with torch.no_grad():
@@ -119,9 +120,12 @@ def randomize(model, seed=0, image_size=64):
                 module.momentum = None  # cumulative average: one pass sets the statistics
             elif isinstance(module, nn.Linear):
                 module.weight.copy_(0.05 * torch.randn(module.weight.shape, generator=generator))
-                module.bias.copy_(0.1 * torch.randn(module.bias.shape, generator=generator))
+                if module.bias is not None:
+                    module.bias.copy_(0.1 * torch.randn(module.bias.shape, generator=generator))
         model.train()
-        model(torch.rand((8, 3, image_size, image_size), generator=generator) * 4 - 2)
+        low, high = input_range
+        images = torch.rand((8, 3, image_size, image_size), generator=generator)
+        model(images * (high - low) + low)
         for module in model.modules():
             if isinstance(module, nn.BatchNorm2d):
                 module.momentum = 0.1
@@ -214,3 +218,88 @@ class MMPretrainShuffleNetV1(nn.Module):
 
     def forward(self, x):
         return self.head.fc(self.features(x).mean([2, 3]))
+
+
+# --- The V1 authors' network (megvii-model/ShuffleNet-Series, ShuffleNetV1/) ----
+# Written from their network.py and blocks.py, module for module, so the
+# state-dict keys are theirs: `first_conv` (conv, BN, ReLU), `maxpool`,
+# `features` (all 16 units in one Sequential), `globalpool`, `classifier`.
+# A unit is `branch_main_1` (1x1 conv grouped except in the very first unit,
+# BN, ReLU, depthwise 3x3, BN), then the channel shuffle *in their order*,
+# then `branch_main_2` (grouped 1x1, BN); stride 1 returns relu(x + branch),
+# stride 2 cat(avgpool3x3s2(x), relu(branch)). Every unit's middle width is
+# its stage's output // 4. The classifier has no bias. The input is BGR pixels
+# in 0..255. Their AvgPool2d(7) is the global mean at 224x224; here the kernel
+# is input_size // 32 so that small test images pool globally as well.
+MEGVII_V1_CHANNELS = {  # (groups, model_size) -> (stem, stage2, stage3, stage4)
+    (3, "0.5x"): (12, 120, 240, 480), (3, "1.0x"): (24, 240, 480, 960),
+    (3, "1.5x"): (24, 360, 720, 1440), (3, "2.0x"): (48, 480, 960, 1920),
+    (8, "0.5x"): (16, 192, 384, 768), (8, "1.0x"): (24, 384, 768, 1536),
+    (8, "1.5x"): (24, 576, 1152, 2304), (8, "2.0x"): (48, 768, 1536, 3072),
+}  # fmt: skip
+
+
+def megvii_channel_shuffle(x, groups):
+    """Their order: channels viewed as (channels per group, groups), transposed."""
+    batch, channels, height, width = x.shape
+    x = x.reshape(batch, channels // groups, groups, height, width).permute(0, 2, 1, 3, 4)
+    return x.reshape(batch, channels, height, width)
+
+
+class ShuffleV1Block(nn.Module):
+    def __init__(self, inp, oup, *, group, first_group, mid_channels, stride):
+        super().__init__()
+        self.stride, self.group = stride, group
+        outputs = oup - inp if stride == 2 else oup
+        self.branch_main_1 = nn.Sequential(
+            nn.Conv2d(inp, mid_channels, 1, 1, 0, groups=1 if first_group else group, bias=False),
+            nn.BatchNorm2d(mid_channels),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(mid_channels, mid_channels, 3, stride, 1, groups=mid_channels, bias=False),
+            nn.BatchNorm2d(mid_channels),
+        )
+        self.branch_main_2 = nn.Sequential(
+            nn.Conv2d(mid_channels, outputs, 1, 1, 0, groups=group, bias=False),
+            nn.BatchNorm2d(outputs),
+        )
+        if stride == 2:
+            self.branch_proj = nn.AvgPool2d(kernel_size=3, stride=2, padding=1)
+
+    def forward(self, x):
+        y = self.branch_main_1(x)
+        if self.group > 1:
+            y = megvii_channel_shuffle(y, self.group)
+        y = self.branch_main_2(y)
+        if self.stride == 1:
+            return torch.relu(y + x)
+        return torch.cat((self.branch_proj(x), torch.relu(y)), 1)
+
+
+class MegviiShuffleNetV1(nn.Module):
+    def __init__(self, input_size=224, n_class=1000, model_size="2.0x", group=3):
+        super().__init__()
+        stem, *stages = MEGVII_V1_CHANNELS[(group, model_size)]
+        self.first_conv = nn.Sequential(
+            nn.Conv2d(3, stem, 3, 2, 1, bias=False), nn.BatchNorm2d(stem), nn.ReLU(inplace=True)
+        )
+        self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
+        units, channels = [], stem
+        for index, (repeats, out) in enumerate(zip(STAGE_REPEATS, stages)):
+            for unit in range(repeats):
+                units.append(
+                    ShuffleV1Block(channels, out, group=group, first_group=index == 0 and unit == 0,
+                                   mid_channels=out // 4, stride=2 if unit == 0 else 1)
+                )  # fmt: skip
+                channels = out
+        self.features = nn.Sequential(*units)
+        self.globalpool = nn.AvgPool2d(input_size // 32)
+        self.classifier = nn.Sequential(nn.Linear(channels, n_class, bias=False))
+        self.last_channels = channels
+
+    def feature_map(self, x):
+        """The last stage's output (NCHW): what Keras gives with include_top=False."""
+        return self.features(self.maxpool(self.first_conv(x)))
+
+    def forward(self, x):
+        x = self.globalpool(self.feature_map(x))
+        return self.classifier(x.contiguous().view(-1, self.last_channels))
