@@ -6,7 +6,7 @@ mmpretrain's). The first call downloads the published `.pth` file with
 `keras.utils.get_file` into the Keras cache (`$KERAS_HOME/models`, by default
 `~/.keras/models`), checks that its sha256 starts with the hex digits in its
 name (the convention of both projects), converts it without PyTorch
-(`keras_shufflenet.pth`, `torchvision_weights`, `mmpretrain_weights`) and
+(`keras_shufflenet.pth` and the converters in `LAYOUTS`) and
 caches the result as a Keras `.weights.h5` next to it. Later calls read only
 that file. A download whose hash does not match is deleted and refused, and
 nothing is cached.
@@ -24,6 +24,11 @@ from.
     model = keras_shufflenet.ShuffleNetV2(1.0, weights="imagenet")
     backbone = keras_shufflenet.ShuffleNetV2(1.0, weights="imagenet", include_top=False)
     model = keras_shufflenet.ShuffleNetV2(1.0, weights="my_torchvision_finetune.pth", classes=5)
+    model = keras_shufflenet.ShuffleNetV1(1.0, groups=8, weights="snetv1_group8_1.0x.pth.tar")
+
+A `.pth` file's layout is told by its keys (`state_dict_layout`): torchvision's
+(ShuffleNet V2), mmpretrain's or the V1 authors' (megvii-model's, whose
+checkpoints are downloaded by hand: `catalogue.MANUAL_DOWNLOADS`).
 """
 
 import dataclasses
