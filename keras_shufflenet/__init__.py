@@ -6,9 +6,19 @@
 
 Names are imported on first use, so `keras_shufflenet.tflite.benchmark` runs on a
 device that has only numpy and the LiteRT runtime (no Keras, no TensorFlow).
+
+The custom layers are registered with Keras as soon as both packages are
+imported, in either order, so `keras.saving.load_model("model.keras")` (safe
+mode) works after `import keras, keras_shufflenet`: if Keras is imported
+already, the layers are registered now; otherwise when Keras's own import
+finishes (an import hook that removes itself), and never when Keras is not
+imported at all (the benchmark tool).
 """
 
 import importlib
+import importlib.abc
+import importlib.util
+import sys
 
 __version__ = "0.1.0"
 
@@ -30,6 +40,34 @@ _EXPORTS = {
 }
 
 __all__ = sorted(_EXPORTS)
+_LAYERS = "keras_shufflenet.layers"
+
+
+class _RegisterLayersWithKeras(importlib.abc.MetaPathFinder):
+    """Imports `keras_shufflenet.layers` (registering its layers) right after `keras` is imported."""
+
+    def find_spec(self, name, path=None, target=None):
+        if name != "keras":
+            return None
+        if self in sys.meta_path:
+            sys.meta_path.remove(self)
+        spec = importlib.util.find_spec(name)
+        if spec is None or spec.loader is None or not hasattr(spec.loader, "exec_module"):
+            return spec
+        exec_keras = spec.loader.exec_module
+
+        def exec_module(module):
+            exec_keras(module)
+            importlib.import_module(_LAYERS)
+
+        spec.loader.exec_module = exec_module
+        return spec
+
+
+if "keras" in sys.modules:
+    importlib.import_module(_LAYERS)
+elif not any(isinstance(finder, _RegisterLayersWithKeras) for finder in sys.meta_path):
+    sys.meta_path.insert(0, _RegisterLayersWithKeras())
 
 
 def __getattr__(name):

@@ -41,7 +41,7 @@ import warnings
 import h5py
 import keras
 
-from keras_shufflenet import megvii_weights, mmpretrain_weights, pth, torchvision_weights
+from keras_shufflenet import input_contract, megvii_weights, mmpretrain_weights, preprocessing, pth, torchvision_weights
 from keras_shufflenet.catalogue import (  # noqa: F401  (re-exported: the table lives there)
     _HASH_IN_NAME,
     MMPRETRAIN_URL,
@@ -93,7 +93,10 @@ def load_imagenet_weights(model, *, family, width, groups=None, build_reference)
 
     Called by the builders for `weights="imagenet"`; downloads and converts on
     first use (see the module docstring). A model without the head
-    (`include_top=False`) gets every weight but the head's.
+    (`include_top=False`) gets every weight but the head's. The model gets
+    the entry's input contract (`imagenet_input_contract`,
+    `keras_shufflenet.input_contract.get(model)`), which the evaluation, the
+    int8 export and its metadata read.
 
     Args:
         model: the model to load into.
@@ -107,7 +110,37 @@ def load_imagenet_weights(model, *, family, width, groups=None, build_reference)
             or the downloaded file's hash does not match its name.
     """
     path = imagenet_weights_path(family, width, groups, build_reference=build_reference)
-    return load_weights_file(model, path, family=family)
+    load_weights_file(model, path, family=family)
+    shape = tuple(model.inputs[0].shape[1:3])
+    contract = imagenet_input_contract(
+        PUBLISHED[(family, float(width), groups)].eval_transform,
+        image_size=shape[0] if shape[0] is not None and shape[0] == shape[1] else None,
+        takes_raw_pixels=preprocessing.takes_raw_pixels(model),
+        include_top=any(layer.name == "fc" for layer in model.layers),
+    )
+    return input_contract.attach(model, contract)
+
+
+def imagenet_input_contract(transform, *, image_size=None, takes_raw_pixels=False, include_top=True):
+    """The input contract of a model with published ImageNet weights.
+
+    Args:
+        transform: the entry's `catalogue.EvalTransform` (the publisher's
+            evaluation: resize 256, centre crop 224, ImageNet mean and std).
+        image_size: the model's input size (default: the transform's crop;
+            other sizes keep its crop fraction).
+        takes_raw_pixels: the model normalizes itself (`include_preprocessing=True`):
+            mean 0, std 1 outside it.
+        include_top: the model has the ImageNet classifier: the 1000 class names.
+    """
+    image_size = transform.crop_size if image_size is None else int(image_size)
+    mean, std = ((0.0,), (1.0,)) if takes_raw_pixels else (transform.mean, transform.std)
+    labels = tuple(name for _, name in preprocessing.imagenet_class_index()) if include_top else None
+    return input_contract.InputContract(
+        image_size=image_size, crop_fraction=transform.crop_fraction, mean=mean, std=std, labels=labels,
+        source=f"weights='imagenet' (publisher's evaluation: resize {transform.resize_size}, "
+        f"centre crop {transform.crop_size})",
+    )
 
 
 def imagenet_weights_path(family, width, groups=None, cache_dir=None, *, build_reference=None):

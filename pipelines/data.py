@@ -28,6 +28,7 @@ import numpy as np
 import tensorflow as tf
 from absl import logging
 
+from keras_shufflenet.input_contract import InputContract
 from keras_shufflenet.pipelines import augment as augment_lib
 from keras_shufflenet.pipelines import sources
 from keras_shufflenet.pipelines.augment import AugmentConfig
@@ -147,6 +148,20 @@ def available_memory_bytes():
     return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
 
 
+def _from_contract(contract, training, image_size, augment):
+    """(image_size, augment) of an evaluation pipeline that follows `contract`."""
+    if not isinstance(contract, InputContract):
+        raise ValueError(f"contract must be an InputContract; got {type(contract).__name__}.")
+    if training:
+        raise ValueError("contract sets the evaluation transform; pass training=False.")
+    if image_size is not None and image_size != contract.image_size:
+        raise ValueError(
+            f"image_size={image_size} contradicts the contract's image_size={contract.image_size}; "
+            "pass one of them (or contract.replace(image_size=...))."
+        )
+    return contract.image_size, dataclasses.replace(augment, center_crop_fraction=contract.crop_fraction)
+
+
 def _validate(training, image_size, batch_size, seed, start_epoch, augment):
     if not isinstance(training, bool):
         raise ValueError(f"training must be True or False; got {training!r}.")
@@ -173,8 +188,9 @@ def build_dataset(
     split,
     *,
     training,
-    image_size,
+    image_size=None,
     batch_size,
+    contract=None,
     data_dir=None,
     augment=AugmentConfig(),
     cache=True,
@@ -197,8 +213,12 @@ def build_dataset(
             per `augment`, shuffled; otherwise the evaluation transform (resize
             the shorter side to `image_size / augment.center_crop_fraction`,
             crop the centre) in a fixed order.
-        image_size: output height and width.
+        image_size: output height and width (given by `contract` when there is one).
         batch_size: examples per batch (the global batch under tf.distribute).
+        contract: evaluation only: a model's `InputContract`, which sets the
+            image size, the centre crop and the normalization `(pixel - mean) /
+            std` (none for models that normalize inside), so the images are
+            exactly what the model takes (see `keras_shufflenet.input_contract`).
         data_dir: tensorflow-datasets data folder.
         augment: an `AugmentConfig`.
         cache: cache decoded images in memory when they fit (within
@@ -219,8 +239,11 @@ def build_dataset(
 
     Returns:
         `(dataset, info)`: dataset of `(float32 images [B, size, size, 3] in
-        [0, 255], int32 labels [B])`, and a `DatasetInfo`.
+        [0, 255] (normalized when `contract` says so), int32 labels [B])`, and
+        a `DatasetInfo`.
     """
+    if contract is not None:
+        image_size, augment = _from_contract(contract, training, image_size, augment)
     _validate(training, image_size, batch_size, seed, start_epoch, augment)
     listed = sources.list_split(
         source, split, data_dir=data_dir, limit=limit, validation_fraction=validation_fraction
@@ -295,11 +318,13 @@ def build_dataset(
                 lambda epoch: finish(one_epoch(epoch).repeat().take(num_examples))
             )
     else:
-        dataset = finish(
-            transform(
-                examples(), lambda i, x: augment_lib.eval_transform(x, augment, image_size, encoded)
-            )
-        )
+        normalize = contract is not None and contract.normalizes
+
+        def eval_fn(index, image):
+            image = augment_lib.eval_transform(image, augment, image_size, encoded)
+            return (image - contract.mean) / contract.std if normalize else image
+
+        dataset = finish(transform(examples(), eval_fn))
     dataset = dataset.prefetch(AUTOTUNE)
     steps = num_examples // batch_size if drop_remainder else math.ceil(num_examples / batch_size)
     info = DatasetInfo(

@@ -5,19 +5,26 @@
 1. trains ShuffleNet V2 0.5x (small-input stem) on the offline default data, the
    real handwritten digits that scikit-learn ships (the `digits` recipe);
 2. exports a float32 `.tflite` and a full-integer int8 `.tflite` (uint8 camera
-   pixels in, with Android metadata and labels), calibrated on training images;
+   pixels in, with Android metadata, labels and the input contract), calibrated
+   on training images prepared by the model's input contract;
 3. evaluates the Keras model and both `.tflite` files on the test split through
-   the same input path;
+   the same input path, the contract training recorded (so the Keras number is
+   the training program's own);
 4. benchmarks both files with the on-device tool (LiteRT, XNNPACK, 1 thread);
 5. prints a summary and writes it to `summary.json` beside the curves plot.
 
 Every step calls the same library functions as the programs, notebooks and tests.
+The program's output is its progress lines and the summary; TensorFlow's own
+messages go to `demo.log` in the output folder.
 """
 
 import json
 import os
 
 from absl import app, flags
+
+from keras_shufflenet import input_contract
+from keras_shufflenet.pipelines import tool_output
 
 FLAGS = flags.FLAGS
 
@@ -37,12 +44,11 @@ def run_demo(out_dir, epochs=None, benchmark_runs=50, verbose=2):
     )
     model = result.model
 
-    print("[2/4] exporting float32 and int8 .tflite", flush=True)
-    calibration, info = data.build_dataset(
-        "digits", "train", training=False, image_size=recipe.image_size, batch_size=64
-    )
+    contract = input_contract.get(model)  # recorded by training: the recipe's size and crop, the labels
+    print(f"[2/4] exporting float32 and int8 .tflite; input: {contract.describe()}", flush=True)
+    calibration, _ = data.build_dataset("digits", "train", training=False, contract=contract, batch_size=64)
     labels = metadata.ClassifierMetadata(
-        labels=tuple(info.class_names),
+        labels=contract.labels,
         name="ShuffleNetV2 0.5x digits",
         description="Handwritten digit classifier (keras-shufflenet demo).",
         license="Apache-2.0",
@@ -60,9 +66,7 @@ def run_demo(out_dir, epochs=None, benchmark_runs=50, verbose=2):
     )
 
     print("[3/4] evaluating Keras, float32 and int8 on the test split", flush=True)
-    test, _ = data.build_dataset(
-        "digits", "test", training=False, image_size=recipe.image_size, batch_size=64
-    )
+    test, _ = data.build_dataset("digits", "test", training=False, contract=contract, batch_size=64)
     keras_metrics = evaluate.evaluate_keras(model, test)
     float_metrics = evaluate.evaluate_tflite(float_path, test)
     int8_metrics = evaluate.evaluate_tflite(int8_path, test)
@@ -82,6 +86,8 @@ def run_demo(out_dir, epochs=None, benchmark_runs=50, verbose=2):
         "epochs": recipe.epochs,
         "train_seconds": round(result.seconds, 1),
         "test_examples": keras_metrics["num_examples"],
+        "training_reported_top1": result.metrics["top1"],
+        "input_contract": contract.to_dict(),
         "top1": {
             "keras": keras_metrics["top1"],
             "tflite_float32": float_metrics["top1"],
@@ -108,7 +114,8 @@ def format_summary(s):
             f"Summary: {s['model']} on digits, {s['epochs']} epochs in {s['train_seconds']} s, "
             f"{s['test_examples']} test images",
             f"{'':<16} {'top-1':>7} {'size kB':>9} {'median ms':>10}",
-            f"{'Keras':<16} {top1['keras']:>7.2%} {'':>9} {'':>10}",
+            f"{'Keras':<16} {top1['keras']:>7.2%} {'':>9} {'':>10}  (training reported "
+            f"{s['training_reported_top1']:.2%})",
             f"{'tflite float32':<16} {top1['tflite_float32']:>7.2%} {size['float32'] / 1e3:>9.1f} "
             f"{ms['float32']:>10.3f}",
             f"{'tflite int8':<16} {top1['tflite_int8']:>7.2%} {size['int8'] / 1e3:>9.1f} "
@@ -122,7 +129,10 @@ def format_summary(s):
 
 def main(argv):
     del argv
-    run_demo(FLAGS.out, epochs=FLAGS.epochs, benchmark_runs=FLAGS.benchmark_runs)
+    log = os.path.join(FLAGS.out, "demo.log")
+    print(f"TensorFlow's own messages go to {log}", flush=True)
+    with tool_output.framework_logs_to(log):
+        run_demo(FLAGS.out, epochs=FLAGS.epochs, benchmark_runs=FLAGS.benchmark_runs)
 
 
 def run():

@@ -10,7 +10,13 @@ Library:
 Program:
 
     python -m keras_shufflenet.pipelines.evaluate --model=runs/digits/model.keras --data=digits
-    python -m keras_shufflenet.pipelines.evaluate --model=model_int8.tflite --data=digits --recipe=digits
+    python -m keras_shufflenet.pipelines.evaluate --model=model_int8.tflite --data=digits
+
+The images go through the model's input contract (size, crop, normalization:
+`keras_shufflenet.input_contract`), read from the `.keras` or `.tflite` file;
+`--recipe`, `--center_crop_fraction` and `--image_size` override it, with a
+warning when they contradict it. A file without a contract is evaluated with
+the defaults, and the program says so.
 """
 
 import os
@@ -18,6 +24,9 @@ import sys
 
 import numpy as np
 from absl import app, flags
+
+from keras_shufflenet import input_contract
+from keras_shufflenet.pipelines import tool_output
 
 TOP_K = 5
 
@@ -145,11 +154,69 @@ def model_input_size(path):
 
 
 def load_keras_model(path):
+    """A `.keras` model (safe mode), with the input contract its file records attached."""
     import keras
 
-    import keras_shufflenet.layers  # noqa: F401  (registers the custom layers)
+    model = keras.saving.load_model(path, compile=False)
+    return input_contract.attach(model, input_contract.read(path))
 
-    return keras.saving.load_model(path, compile=False)
+
+def _tflite_default_contract(path, image_size=None):
+    """What a `.tflite` without a recorded contract is assumed to take: its input
+    size, the default crop, and the normalization its metadata states (else none)."""
+    from keras_shufflenet.tflite import metadata
+    from keras_shufflenet.tflite.runtime import TFLiteClassifier
+
+    _, height, width, _ = TFLiteClassifier(path).input_shape
+    if image_size is None and height != width:
+        raise ValueError(f"{path} takes {height}x{width} images; the data pipeline makes squares")
+    meta = metadata.read_metadata(path)
+    norm = meta["input"] if meta and meta["input"]["mean"] else {"mean": (0.0,), "std": (1.0,)}
+    return input_contract.InputContract(
+        image_size=image_size or height, mean=norm["mean"], std=norm["std"],
+        source="defaults: no contract recorded",
+    )
+
+
+def resolve_contract(model, *, recipe=None, center_crop_fraction=None, image_size=None,
+                     report=input_contract.report_to_stderr):
+    """The input contract to evaluate (or calibrate) `model` with: the one it
+    records, else the defaults, then the programs' override flags.
+
+    Args:
+        model: a Keras model (`load_keras_model` attaches its file's contract)
+            or the path of a `.tflite` file.
+        recipe: a training recipe name whose evaluation crop overrides the
+            recorded one (`--recipe`).
+        center_crop_fraction, image_size: overrides (`--center_crop_fraction`,
+            `--image_size`); `center_crop_fraction` wins over `recipe`.
+        report: called with the line that says defaults are used, or that an
+            override contradicts the recorded contract (naming both).
+    """
+    from keras_shufflenet import preprocessing
+    from keras_shufflenet.pipelines import recipes
+
+    names = {"image_size": "--image_size", "crop_fraction": "--center_crop_fraction"}
+    crop = center_crop_fraction
+    if crop is None and recipe:
+        crop = recipes.get(recipe).augment.center_crop_fraction
+        names["crop_fraction"] = f"--recipe={recipe} (its evaluation crop fraction)"
+    overrides = dict(image_size=image_size, crop_fraction=crop)
+    if isinstance(model, (str, os.PathLike)):
+        recorded = input_contract.read(model)
+        default = None if recorded else _tflite_default_contract(model, image_size)
+        return input_contract.resolve(recorded, default, report=report, names=names, **overrides)
+    return preprocessing.model_input_contract(model, report=report, names=names, **overrides)
+
+
+def check_labels(contract, class_names, report=input_contract.report_to_stderr):
+    """Reports when the data's class names are not the contract's labels (same order)."""
+    if contract.labels is not None and tuple(class_names) != tuple(contract.labels):
+        report(
+            f"warning: the data's classes {list(class_names)[:5]}... are not the model's recorded "
+            f"labels {list(contract.labels)[:5]}... ({contract.source}); accuracy compares "
+            "label indices"
+        )
 
 
 FLAGS = flags.FLAGS
@@ -160,9 +227,10 @@ def define_flags():
     flags.DEFINE_string("data", "digits", "'digits', 'tfds:<name>' or an image folder.")
     flags.DEFINE_string("data_dir", None, "tensorflow-datasets data folder.")
     flags.DEFINE_string("split", "test", "Split to evaluate.")
-    flags.DEFINE_string("recipe", None, "Take the evaluation crop (and image size) from this recipe.")
-    flags.DEFINE_integer("image_size", None, "Input size (default: the model's).")
-    flags.DEFINE_float("center_crop_fraction", None, "Evaluation crop fraction (default: recipe or 0.875).")
+    flags.DEFINE_string("recipe", None, "Override the model's recorded evaluation crop with this recipe's.")
+    flags.DEFINE_integer("image_size", None, "Override the model's recorded input size.")
+    flags.DEFINE_float("center_crop_fraction", None, "Override the model's recorded evaluation crop "
+                       "fraction (without a record: 0.875).")
     flags.DEFINE_integer("batch_size", 64, "Batch size.")
     flags.DEFINE_integer("limit", None, "Evaluate only the first N examples.")
     flags.DEFINE_integer("num_threads", None, "TFLite interpreter threads (default: all CPUs).")
@@ -173,33 +241,30 @@ def define_flags():
 
 def main(argv):
     del argv
-    import dataclasses
-
-    from keras_shufflenet.pipelines import recipes
-    from keras_shufflenet.pipelines.augment import AugmentConfig
     from keras_shufflenet.pipelines.data import build_dataset
 
-    augment = recipes.get(FLAGS.recipe).augment if FLAGS.recipe else AugmentConfig()
-    if FLAGS.center_crop_fraction is not None:
-        augment = dataclasses.replace(augment, center_crop_fraction=FLAGS.center_crop_fraction)
     is_tflite = FLAGS.model.endswith(".tflite")
-    model = None if is_tflite else load_keras_model(FLAGS.model)
-    image_size = FLAGS.image_size or (
-        model_input_size(FLAGS.model) if is_tflite else model.input_shape[1]
-    )
-    if image_size is None:
-        raise app.UsageError(f"{FLAGS.model} takes any input size: pass --image_size.")
+    model = FLAGS.model if is_tflite else load_keras_model(FLAGS.model)
+    try:
+        contract = resolve_contract(
+            model, recipe=FLAGS.recipe, center_crop_fraction=FLAGS.center_crop_fraction,
+            image_size=FLAGS.image_size,
+        )
+    except ValueError as error:
+        raise app.UsageError(str(error)) from None
     dataset, info = build_dataset(
-        FLAGS.data, FLAGS.split, training=False, image_size=image_size,
-        batch_size=FLAGS.batch_size, data_dir=FLAGS.data_dir, augment=augment, limit=FLAGS.limit,
+        FLAGS.data, FLAGS.split, training=False, contract=contract,
+        batch_size=FLAGS.batch_size, data_dir=FLAGS.data_dir, limit=FLAGS.limit,
     )
+    check_labels(contract, info.class_names)
     if is_tflite:
         result = evaluate_tflite(FLAGS.model, dataset, num_threads=FLAGS.num_threads)
     else:
         result = evaluate_keras(model, dataset)
     info.report_skipped()
+    size = contract.image_size
     print(
-        f"{FLAGS.model} on {FLAGS.data}/{FLAGS.split} ({image_size}x{image_size}): "
+        f"{FLAGS.model} on {FLAGS.data}/{FLAGS.split} ({size}x{size}, crop {contract.crop_fraction:g}): "
         f"{format_accuracy(result, info.num_classes)}  "
         f"({result['num_examples']} images, {info.skipped} skipped)"
     )
@@ -214,7 +279,8 @@ def main(argv):
 
 def run():
     define_flags()
-    app.run(main)
+    with tool_output.framework_logs_to():
+        app.run(main)
 
 
 if __name__ == "__main__":

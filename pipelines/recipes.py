@@ -27,6 +27,7 @@ horizontal flips.
 
 import dataclasses
 
+from keras_shufflenet.input_contract import InputContract
 from keras_shufflenet.pipelines.augment import AugmentConfig
 from keras_shufflenet.pipelines.schedules import SCHEDULES
 
@@ -113,6 +114,15 @@ class Recipe:
         """Peak learning rate for `batch_size` (default: the recipe's), scaled linearly."""
         batch_size = self.batch_size if batch_size is None else batch_size
         return self.learning_rate * batch_size / self.base_batch_size
+
+    def input_contract(self, labels=None):
+        """The input contract of models trained with this recipe: its image size
+        and evaluation crop, raw RGB pixels (`pipelines.models` builds models
+        that normalize inside) and the data's class names `labels`."""
+        return InputContract(
+            image_size=self.image_size, crop_fraction=self.augment.center_crop_fraction,
+            labels=labels, source=f"training recipe {self.name}",
+        )
 
     def replace(self, **changes):
         """A copy with `changes` (None values are ignored, so unset flags keep the recipe's)."""

@@ -8,8 +8,10 @@
     python -m keras_shufflenet.pipelines.train --backend=jax ...     # another Keras backend
 
 The model directory receives checkpoints, history.csv, logs and config.json as
-training goes, and model.keras (float32, takes RGB pixels in [0, 255]),
-labels.txt, curves.png and result.json at the end (`run_dir.RunDir` lists them).
+training goes, and model.keras (float32, takes RGB pixels in [0, 255]; its input
+contract, the recipe's image size and evaluation crop and the class names, is
+stored inside: `keras_shufflenet.input_contract`), labels.txt, curves.png and
+result.json at the end (`run_dir.RunDir` lists them).
 
 Run the same command again after an interruption (even SIGKILL): it resumes
 from the last checkpoint. With `--deterministic` the final weights equal those
@@ -27,6 +29,7 @@ import keras
 import tensorflow as tf
 from absl import app, flags, logging
 
+from keras_shufflenet import input_contract
 from keras_shufflenet.pipelines import callbacks as callbacks_lib
 from keras_shufflenet.pipelines import checkpoint, distribute, files, history, plots, recipes
 from keras_shufflenet.pipelines.data import build_dataset
@@ -292,7 +295,9 @@ def _load_data(config, initial_epoch):
             f"one batch of {recipe.batch_size}: lower the batch size."
         )
     eval_ds, eval_info = build_dataset(
-        data.source, data.eval_split, training=False, limit=data.eval_limit, **common
+        data.source, data.eval_split, training=False, limit=data.eval_limit,
+        contract=recipe.input_contract(), batch_size=recipe.batch_size, data_dir=data.data_dir,
+        cache=data.cache, seed=config.seed,
     )
     if eval_info.num_classes != train_info.num_classes:
         raise ValueError(
@@ -438,7 +443,7 @@ def _write_outputs(run_dir, config, final, metrics, data, initial_epoch, skipped
     """Saves model.keras, labels.txt and result.json; returns the model's path."""
     recipe = config.recipe
     with files.atomic_path(run_dir.model) as tmp:
-        final.save(tmp)
+        input_contract.save_model(final, tmp)
     files.write_text(run_dir.labels, "\n".join(data.train_info.class_names) + "\n")
     files.write_json(run_dir.result, {
         "top1": metrics["top1"], "top5": metrics["top5"],
@@ -497,7 +502,10 @@ def train(config):
     plot_path = _plot(run_dir, run_history, config) if chief else None
     if guard.where is not None:
         raise TrainingDiverged(_diverged_message(guard, run_dir.checkpoints, recipe))
-    final = _float32_copy(model, recipe, data.num_classes)
+    final = input_contract.attach(
+        _float32_copy(model, recipe, data.num_classes),
+        recipe.input_contract(tuple(data.train_info.class_names)),
+    )
     metrics = evaluate_keras(final, data.eval, run_eagerly=config.runtime.run_eagerly)
     skipped = {"train": data.train_info.report_skipped(), "eval": data.eval_info.report_skipped()}
     seconds = time.time() - started

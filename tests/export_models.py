@@ -106,7 +106,8 @@ def run_module(module, *args, timeout=300):
 @functools.lru_cache(maxsize=None)
 def int8_file():
     """The README's main job: the program exports the shared model to int8 with
-    uint8 input/output and Android metadata, calibrated on the digits pipeline."""
+    uint8 input/output and Android metadata, calibrated on the digits pipeline.
+    Returns the file and everything the program printed (stdout, then stderr)."""
     target = path("digits_v2_int8.tflite")
     result = run_module(
         "keras_shufflenet.tflite.export", f"--model={keras_file()}", f"--output={target}",
@@ -116,7 +117,7 @@ def int8_file():
     )
     if result.returncode != 0:
         raise RuntimeError(f"export program failed:\n{result.stdout}\n{result.stderr[-3000:]}")
-    return target, result.stdout
+    return target, result.stdout + result.stderr
 
 
 @functools.lru_cache(maxsize=None)

@@ -221,6 +221,11 @@ def test_program_exports_int8_with_metadata_and_reports_the_graph():
     int8_path, stdout = int8_file()
     assert os.path.getsize(int8_path) > 100_000
     assert "clean graph" in stdout
+    # Reads like a tool: the graph report and one note (the shared model records no
+    # input contract), none of TensorFlow's own lines.
+    assert "note: no input contract recorded with the model; using 32x32 RGB" in stdout
+    for noise in ("Using new converter", "fingerprint", "Assets written", "I0000", "fully_quantize"):
+        assert noise not in stdout
     assert "XNNPACK: 1 partition(s)" in stdout and "left to LiteRT kernels: none" in stdout
     assert "uint8 [1, 32, 32, 3], scale 1 zero point 0" in stdout
 

@@ -24,8 +24,15 @@ def test_int8_metadata_reads_back_with_labels():
     # The model normalizes itself and takes uint8 pixels as they are.
     assert meta["input"] == {
         "name": "image", "mean": [0.0], "std": [1.0], "color_space": "RGB",
-        "stats_min": [0.0], "stats_max": [255.0],
+        "stats_min": [0.0], "stats_max": [255.0], "default_size": [32, 32],
     }
+    # The input contract travels in the file: the shared model records none, so the
+    # export used the defaults, with the labels written beside it.
+    contract = meta["input_contract"]
+    assert (contract.image_size, contract.crop_fraction, contract.mean, contract.std) == (32, 0.875, (0.0,), (1.0,))
+    assert contract.labels == digits("train")[2]
+    assert "resize the shorter side to 37 (bilinear), crop the centre 32x32" in metadata.metadata_buffer(
+        int8_path).decode("latin-1")
     assert meta["output"]["name"] == "probability"
     assert meta["output"]["labels_file"] == "labels.txt"
     assert (meta["output"]["stats_min"], meta["output"]["stats_max"]) == ([0.0], [255.0])
@@ -35,7 +42,7 @@ def test_int8_metadata_reads_back_with_labels():
     with open(int8_path, "rb") as f:
         data = f.read()
     with zipfile.ZipFile(io.BytesIO(data)) as zf:
-        assert zf.namelist() == ["labels.txt"]
+        assert zf.namelist() == ["labels.txt", "input_contract.json"]
         assert zf.read("labels.txt").decode().splitlines() == class_names
     summary = graph.summarize(int8_path)
     assert summary.metadata_names.count(metadata.METADATA_NAME) == 1
@@ -109,9 +116,9 @@ def test_bad_labels(labels, message):
 
 def test_normalization_follows_the_model():
     # Models that normalize themselves take pixels: mean 0, std 1, whatever the input type.
-    assert export.input_normalization(build()) == ((0.0,), (1.0,))
+    assert preprocessing.input_normalization(build()) == ((0.0,), (1.0,))
     # Others take keras_shufflenet.preprocess_input's normalization.
-    mean, std = export.input_normalization(build(include_preprocessing=False))
+    mean, std = preprocessing.input_normalization(build(include_preprocessing=False))
     assert mean == preprocessing.PIXEL_MEAN and std == preprocessing.PIXEL_STD
     float_meta = metadata.read_metadata(float32_file())
     assert (float_meta["input"]["mean"], float_meta["input"]["std"]) == ([0.0], [1.0])

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 import keras_shufflenet
-from keras_shufflenet import catalogue, mmpretrain_weights, pretrained, torchvision_weights
+from keras_shufflenet import catalogue, input_contract, mmpretrain_weights, preprocessing, pretrained, torchvision_weights
 
 WIDTHS = (0.5, 1.0, 1.5, 2.0)
 # torchvision's trainable parameter counts (../shared/SPEC.md).
@@ -289,6 +289,12 @@ def test_imagenet_weights_download_verify_convert_then_cache_only(
         for got, want in zip(model.get_layer(layer_name).get_weights(), weights):
             np.testing.assert_array_equal(got, want)
 
+    # The model carries the publisher's evaluation transform as its input contract.
+    contract = input_contract.get(model)
+    assert (contract.image_size, contract.resize_size, contract.crop_fraction) == (224, 256, 0.875)
+    assert (contract.mean, contract.std) == (preprocessing.PIXEL_MEAN, preprocessing.PIXEL_STD)
+    assert len(contract.labels) == 1000 and contract.labels[0] == "tench"
+
     # Later calls read the converted cache only: no request, no re-conversion.
     def no_fetch(*args, **kwargs):
         raise AssertionError("get_file called although the cache exists")
@@ -300,6 +306,11 @@ def test_imagenet_weights_download_verify_convert_then_cache_only(
     assert server.requests == [f"/{name}"]
     assert converted.stat().st_mtime_ns == mtime
     np.testing.assert_array_equal(backbone.get_layer("conv5_conv").kernel.numpy(), expected["conv5_conv"][0])
+    assert input_contract.get(backbone).labels is None
+    raw = keras_shufflenet.ShuffleNetV2(
+        0.5, weights="imagenet", include_preprocessing=True, input_shape=(160, 160, 3)
+    )
+    assert input_contract.get(raw) == contract.replace(image_size=160, mean=(0.0,), std=(1.0,))
 
 
 def test_imagenet_download_with_wrong_hash_is_deleted_and_nothing_cached(
@@ -372,7 +383,7 @@ def test_decode_predictions_offline_in_keras_format(monkeypatch):
 def test_class_index_is_the_sorted_wordnet_ids_torchvision_trains_on():
     from keras_shufflenet import preprocessing
 
-    index = preprocessing._imagenet_class_index()
+    index = preprocessing.imagenet_class_index()
     wnids = [wnid for wnid, _ in index]
     assert len(index) == 1000 and len(set(wnids)) == 1000
     assert wnids == sorted(wnids)  # ImageFolder's class order: sorted folder names

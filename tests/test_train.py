@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 import keras_shufflenet
+from keras_shufflenet import input_contract
 from keras_shufflenet.pipelines import checkpoint, files, history, models, plots, recipes
 from keras_shufflenet.pipelines.evaluate import evaluate_keras
 from keras_shufflenet.pipelines.schedules import WarmupDecay, make_optimizer
@@ -215,6 +216,23 @@ def test_train_end_to_end_writes_everything(tmp_path):
     images = np.random.RandomState(0).uniform(0, 255, (4, 16, 16, 3)).astype("float32")
     np.testing.assert_allclose(loaded.predict(images, verbose=0), result.model.predict(images, verbose=0), atol=1e-6)
     assert loaded.get_layer("stage2_unit1_branch2_0_bn").synchronized is False
+
+    # The input contract is recorded in model.keras and kept on the returned model.
+    contract = TINY.input_contract(tuple(str(d) for d in range(10)))
+    assert input_contract.read(model_dir / "model.keras") == contract
+    assert input_contract.get(result.model) == contract
+    assert contract.crop_fraction == 1.0 != input_contract.DEFAULT_CROP_FRACTION
+    # Evaluating model.keras with no recipe flag gives the number training reported,
+    # and the default crop would not have (the digits recipe resizes the whole image).
+    out = subprocess.run(
+        [sys.executable, "-m", "keras_shufflenet.pipelines.evaluate", f"--model={model_dir / 'model.keras'}",
+         "--data=digits", "--split=test", "--limit=64"],
+        capture_output=True, text=True, timeout=300, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert f"top-1 {100 * result.metrics['top1']:.2f}%  top-5 {100 * result.metrics['top5']:.2f}%" in out.stdout
+    assert "(16x16, crop 1)" in out.stdout and "warning" not in out.stderr and "note" not in out.stderr
+    assert "Using new converter" not in out.stdout + out.stderr and "I0000" not in out.stderr
 
 
 class PoisonWeights(keras.callbacks.Callback):

@@ -11,9 +11,11 @@ calibrated on --calibration_split):
     python -m keras_shufflenet.tflite.accuracy --model=run/model.keras --data=digits \\
         --float32=model_float32.tflite --int8=model_int8.tflite --json=report.json --plot=report.png
 
-The images are read once, in the evaluation preprocessing of
-`keras_shufflenet.pipelines.data`, and the same float pixels go to all three
-models (`TFLiteClassifier` quantizes them for integer inputs).
+The images are read once, prepared by the model's input contract (recorded in
+the `.keras` file; `--recipe` or `--center_crop_fraction` override it with a
+warning), and the same float pixels go to all three models (`TFLiteClassifier`
+quantizes them for integer inputs); missing files are exported with the same
+contract and calibrated on images it prepared.
 """
 
 import dataclasses
@@ -22,8 +24,7 @@ import sys
 
 import numpy as np
 
-from keras_shufflenet.pipelines import evaluate
-from keras_shufflenet.pipelines import files
+from keras_shufflenet.pipelines import evaluate, files, tool_output
 
 
 @dataclasses.dataclass(frozen=True)
@@ -182,7 +183,10 @@ def define_flags(flag_values=None):
     flags.DEFINE_string("data", "digits", "'digits', 'tfds:<name>' or an image folder.", flag_values=fv)
     flags.DEFINE_string("data_dir", None, "tensorflow-datasets data folder.", flag_values=fv)
     flags.DEFINE_string("split", "test", "Split to evaluate.", flag_values=fv)
-    flags.DEFINE_string("recipe", None, "Take the evaluation crop from this training recipe.", flag_values=fv)
+    flags.DEFINE_string("recipe", None, "Override the model's recorded evaluation crop with this "
+                        "training recipe's.", flag_values=fv)
+    flags.DEFINE_float("center_crop_fraction", None, "Override the model's recorded evaluation crop "
+                       "fraction (without a record: 0.875).", flag_values=fv)
     flags.DEFINE_string("calibration_split", "train", "Split to calibrate a missing int8 file on.", flag_values=fv)
     flags.DEFINE_integer("num_calibration", export.DEFAULT_NUM_CALIBRATION, "Calibration images.", flag_values=fv)
     flags.DEFINE_integer("limit", None, "Evaluate only the first N images.", flag_values=fv)
@@ -192,21 +196,21 @@ def define_flags(flag_values=None):
     flags.mark_flags_as_required(["model", "float32", "int8"], flag_values=fv)
 
 
-def _export_missing(FLAGS, model, image_size):
+def _export_missing(FLAGS, model, contract):
     from keras_shufflenet.tflite import export
 
     if not os.path.exists(FLAGS.float32):
         print(f"exporting {FLAGS.float32} (float32)")
-        export.export_tflite(model, FLAGS.float32, mode="float32")
+        export.export_tflite(model, FLAGS.float32, mode="float32", contract=contract)
     if not os.path.exists(FLAGS.int8):
         print(f"exporting {FLAGS.int8} (int8, {FLAGS.io_dtype} input/output)")
         calibration, _ = export.calibration_dataset(
-            FLAGS.data, split=FLAGS.calibration_split, image_size=image_size,
-            num_calibration=FLAGS.num_calibration, data_dir=FLAGS.data_dir, recipe=FLAGS.recipe,
+            FLAGS.data, split=FLAGS.calibration_split, contract=contract,
+            num_calibration=FLAGS.num_calibration, data_dir=FLAGS.data_dir,
         )
         export.export_tflite(
             model, FLAGS.int8, mode="int8", representative_images=calibration,
-            num_calibration=FLAGS.num_calibration, io_dtype=FLAGS.io_dtype,
+            num_calibration=FLAGS.num_calibration, io_dtype=FLAGS.io_dtype, contract=contract,
         )
 
 
@@ -214,8 +218,6 @@ def main(argv, flag_values=None):
     """The program: `python -m keras_shufflenet.tflite.accuracy --model=... --float32=... --int8=...`."""
     from absl import flags
 
-    from keras_shufflenet.pipelines import recipes
-    from keras_shufflenet.pipelines.augment import AugmentConfig
     from keras_shufflenet.pipelines.data import build_dataset
     from keras_shufflenet.tflite import export
 
@@ -223,19 +225,21 @@ def main(argv, flag_values=None):
     FLAGS = flags.FLAGS if flag_values is None else flag_values
     try:
         model = export.load_model(FLAGS.model)
-        image_size, _, _ = export.static_input_shape(model)
-        _export_missing(FLAGS, model, image_size)
-        augment = recipes.get(FLAGS.recipe).augment if FLAGS.recipe else AugmentConfig()
-        dataset, info = build_dataset(
-            FLAGS.data, FLAGS.split, training=False, image_size=image_size, batch_size=FLAGS.batch_size,
-            data_dir=FLAGS.data_dir, augment=augment, limit=FLAGS.limit,
+        contract = evaluate.resolve_contract(
+            model, recipe=FLAGS.recipe, center_crop_fraction=FLAGS.center_crop_fraction
         )
+        _export_missing(FLAGS, model, contract)
+        dataset, info = build_dataset(
+            FLAGS.data, FLAGS.split, training=False, contract=contract, batch_size=FLAGS.batch_size,
+            data_dir=FLAGS.data_dir, limit=FLAGS.limit,
+        )
+        evaluate.check_labels(contract, info.class_names)
         report = compare(model, FLAGS.float32, FLAGS.int8, dataset)
         info.report_skipped()
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-    print(f"{FLAGS.model} on {FLAGS.data}/{FLAGS.split}")
+    print(f"{FLAGS.model} on {FLAGS.data}/{FLAGS.split}; input: {contract.describe()}")
     print(format_report(report))
     if FLAGS.json:
         files.write_json(FLAGS.json, to_dict(report))
@@ -248,7 +252,8 @@ def run():
     from absl import app
 
     define_flags()
-    app.run(main)
+    with tool_output.framework_logs_to():
+        app.run(main)
 
 
 if __name__ == "__main__":

@@ -28,11 +28,11 @@ import warnings
 import numpy as np
 from absl import logging
 
-from keras_shufflenet.pipelines import files
+from keras_shufflenet import input_contract
+from keras_shufflenet.pipelines import files, tool_output
 from keras_shufflenet.tflite import _boundary as boundary
-from keras_shufflenet.tflite.device import graph
 from keras_shufflenet.tflite import metadata as metadata_lib
-from keras_shufflenet.tflite import _rewrite as rewrite
+from keras_shufflenet.tflite.device import graph
 
 MODES = ("float32", "float16", "dynamic", "int8")
 IO_DTYPES = ("float32", "int8", "uint8")
@@ -124,27 +124,6 @@ def load_model(path, arch=None, *, classes=None, image_size=None, small_inputs=F
     raise ValueError(f"{path}: expected a .keras model or a .weights.h5 weights file")
 
 
-def _first_layer(model):
-    """The first layer applied to the model's input, looking inside nested models."""
-    import keras
-
-    for layer in model.layers:
-        if isinstance(layer, keras.layers.InputLayer):
-            continue
-        if isinstance(layer, keras.Model) and layer.layers:
-            return _first_layer(layer)
-        return layer
-    return None
-
-
-def takes_raw_pixels(model):
-    """Whether `model` takes raw [0, 255] pixels: its first layer normalizes or
-    rescales (models built with `include_preprocessing=True`)."""
-    import keras
-
-    return isinstance(_first_layer(model), (keras.layers.Normalization, keras.layers.Rescaling))
-
-
 def _is_softmax(activation):
     return getattr(activation, "__name__", None) == "softmax"
 
@@ -185,19 +164,6 @@ def split_softmax(model):
     else:
         logits = layer.input
     return keras.Model(model.inputs, logits, name=model.name), True
-
-
-def input_normalization(model):
-    """The metadata normalization `(mean, std)` taking [0, 255] pixels to `model`'s input.
-
-    Models that normalize inside take pixels as they are (mean 0, std 1);
-    others take `keras_shufflenet.preprocess_input`'s ImageNet normalization.
-    """
-    if takes_raw_pixels(model):
-        return (0.0,), (1.0,)
-    from keras_shufflenet import preprocessing
-
-    return preprocessing.PIXEL_MEAN, preprocessing.PIXEL_STD
 
 
 def static_input_shape(model):
@@ -284,6 +250,8 @@ def calibration_images(images, input_shape, num_calibration=DEFAULT_NUM_CALIBRAT
 
 
 def _check_pixel_range(calibration, model):
+    from keras_shufflenet.preprocessing import takes_raw_pixels
+
     if takes_raw_pixels(model) and calibration.max() <= 1.0 and calibration.min() >= -1.0:
         raise ExportError(
             f"representative_images lie in [-1, 1] (max {calibration.max():.3g}) but the model takes raw "
@@ -367,6 +335,7 @@ def export_tflite(
     io_dtype="float32",
     gpu_friendly=False,
     metadata=None,
+    contract=None,
 ):
     """Converts a Keras image classifier to a `.tflite` file for phones.
 
@@ -399,8 +368,14 @@ def export_tflite(
             one; a model that would break the guarantee is refused.
         metadata: a `keras_shufflenet.tflite.metadata.ClassifierMetadata`
             (labels, name, author, ...) to embed as Android model metadata; the
-            input normalization written with it follows the model and
-            `io_dtype` (mean 0, std 1 for models that normalize themselves).
+            input normalization written with it is the contract's (mean 0,
+            std 1 for models that normalize themselves).
+        contract: the model's `InputContract` (default: the one the model
+            carries, else the defaults, which is reported). It is packed into
+            the file as `input_contract.json`, so every later reader (the
+            evaluation, the benchmark's `--input=DIR`, an app) prepares images
+            the same way. Calibrate on images it prepared:
+            `build_dataset(..., training=False, contract=contract)`.
 
     Returns:
         `path`.
@@ -421,6 +396,9 @@ def export_tflite(
         raise ExportError(f"num_calibration must be a positive integer; got {num_calibration!r}")
     if metadata is not None and not isinstance(metadata, metadata_lib.ClassifierMetadata):
         raise ExportError(f"metadata must be a ClassifierMetadata or None; got {type(metadata).__name__}")
+    # Keras is imported when a model is exported, not when the program starts (tool_output).
+    from keras_shufflenet.preprocessing import model_input_contract, takes_raw_pixels
+
     raw_pixels = takes_raw_pixels(model)
     if io_dtype == "uint8" and not raw_pixels:
         raise ExportError(
@@ -429,6 +407,15 @@ def export_tflite(
         )
     check_output_path(path)
     input_shape = static_input_shape(model)
+    if contract is None:
+        contract = model_input_contract(model)
+    if not isinstance(contract, input_contract.InputContract):
+        raise ExportError(f"contract must be an InputContract or None; got {type(contract).__name__}")
+    if (contract.image_size, contract.image_size) != input_shape[:2]:
+        raise ExportError(
+            f"the input contract's image size {contract.image_size} does not match the model's input "
+            f"{input_shape[0]}x{input_shape[1]}"
+        )
 
     calibration = None
     if mode == "int8":
@@ -446,10 +433,17 @@ def export_tflite(
         if problems:
             raise ExportError(f"gpu_friendly: {problems[0]}" + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""))
     if metadata is not None:
-        mean, std = input_normalization(model)
+        if contract.labels is not None and tuple(metadata.labels) != contract.labels:
+            input_contract.report_to_stderr(
+                f"warning: metadata labels {list(metadata.labels)[:5]}... override the model's recorded "
+                f"labels {list(contract.labels)[:5]}... ({contract.source})"
+            )
         data = metadata_lib.populate(
-            data, metadata, mean=mean, std=std, probabilities=outputs_probabilities(model)
+            data, metadata, mean=contract.mean, std=contract.std,
+            probabilities=outputs_probabilities(model), contract=contract.replace(labels=metadata.labels),
         )
+    else:
+        data = metadata_lib.append_files(data, {input_contract.FILE_NAME: contract.to_json()})
     write_atomically(path, data)
     logging.info("wrote %s (%s, %.1f kB)", path, mode, len(data) / 1e3)
     return path
@@ -458,6 +452,8 @@ def export_tflite(
 def _convert_int8(model, input_shape, calibration, io_dtype, raw_pixels):
     """Full-integer conversion; see `rewrite` and `boundary` for what is changed
     around the converter so that XNNPACK runs the whole graph."""
+    from keras_shufflenet.tflite import _rewrite as rewrite
+
     body, softmax = split_softmax(model)
     body, changes = rewrite.xnnpack_int8_friendly(body)
     for change in changes:
@@ -491,13 +487,17 @@ def define_flags(flag_values=None):
     flags.DEFINE_string("data_dir", None, "tensorflow-datasets data folder.", flag_values=fv)
     flags.DEFINE_integer("num_calibration", DEFAULT_NUM_CALIBRATION, "Calibration images.", flag_values=fv)
     flags.DEFINE_bool("gpu_friendly", False, "Refuse graphs the GPU delegate cannot take.", flag_values=fv)
-    flags.DEFINE_bool("metadata", True, "Embed Android metadata (labels from --data).", flag_values=fv)
+    flags.DEFINE_bool("metadata", True, "Embed Android metadata (labels: the model's recorded ones, "
+                      "else --data's classes).", flag_values=fv)
     flags.DEFINE_string("name", None, "Model name in the metadata (default: the model's).", flag_values=fv)
     flags.DEFINE_string("description", metadata_lib.DEFAULT_DESCRIPTION, "Metadata description.", flag_values=fv)
     flags.DEFINE_string("version", "1", "Metadata version.", flag_values=fv)
     flags.DEFINE_string("author", "", "Metadata author.", flag_values=fv)
     flags.DEFINE_string("license", "", "Metadata licence.", flag_values=fv)
-    flags.DEFINE_string("recipe", None, "Take the evaluation crop from this training recipe.", flag_values=fv)
+    flags.DEFINE_string("recipe", None, "Override the model's recorded evaluation crop with this "
+                        "training recipe's.", flag_values=fv)
+    flags.DEFINE_float("center_crop_fraction", None, "Override the model's recorded evaluation crop "
+                       "fraction (without a record: 0.875).", flag_values=fv)
     flags.DEFINE_string("arch", None, "Architecture of a weights file, e.g. v2_0.5 or v1_1.0_g3.", flag_values=fv)
     flags.DEFINE_integer("classes", None, "Classes, for a weights file.", flag_values=fv)
     flags.DEFINE_integer("image_size", None, "Input size, for a weights file.", flag_values=fv)
@@ -505,17 +505,14 @@ def define_flags(flag_values=None):
     flags.mark_flags_as_required(["model", "output"], flag_values=fv)
 
 
-def calibration_dataset(data, *, split, image_size, num_calibration, data_dir=None, recipe=None):
-    """Images of `data` in the evaluation preprocessing (of `recipe`, a training
-    recipe name, when given) for calibration, and the `DatasetInfo`."""
-    from keras_shufflenet.pipelines import recipes
-    from keras_shufflenet.pipelines.augment import AugmentConfig
+def calibration_dataset(data, *, split, contract, num_calibration, data_dir=None):
+    """The first `num_calibration` images of `data` prepared by the model's input
+    `contract` (the evaluation transform), for int8 calibration, and the `DatasetInfo`."""
     from keras_shufflenet.pipelines.data import build_dataset
 
-    augment = recipes.get(recipe).augment if recipe else AugmentConfig()
     return build_dataset(
-        data, split, training=False, image_size=image_size, batch_size=32,
-        data_dir=data_dir, augment=augment, cache=False, limit=num_calibration,
+        data, split, training=False, contract=contract, batch_size=32,
+        data_dir=data_dir, cache=False, limit=num_calibration,
     )
 
 
@@ -539,26 +536,30 @@ def _export_from_flags(FLAGS):
         FLAGS.model, FLAGS.arch, classes=FLAGS.classes, image_size=FLAGS.image_size,
         small_inputs=FLAGS.small_inputs,
     )
+    from keras_shufflenet.pipelines.evaluate import check_labels, resolve_contract
+
     height, width, _ = static_input_shape(model)
     if height != width:
         raise ExportError(f"the data pipeline makes square images; the model takes {height}x{width}")
+    contract = resolve_contract(model, recipe=FLAGS.recipe, center_crop_fraction=FLAGS.center_crop_fraction)
     dataset = info = None
-    if FLAGS.mode == "int8" or FLAGS.metadata:
+    if FLAGS.mode == "int8" or (FLAGS.metadata and contract.labels is None):
         dataset, info = calibration_dataset(
-            FLAGS.data, split=FLAGS.split, image_size=height, num_calibration=FLAGS.num_calibration,
-            data_dir=FLAGS.data_dir, recipe=FLAGS.recipe,
+            FLAGS.data, split=FLAGS.split, contract=contract, num_calibration=FLAGS.num_calibration,
+            data_dir=FLAGS.data_dir,
         )
+        check_labels(contract, info.class_names)
     info_md = None
     if FLAGS.metadata:
         info_md = metadata_lib.ClassifierMetadata(
-            labels=tuple(info.class_names), name=FLAGS.name or model.name,
+            labels=contract.labels or tuple(info.class_names), name=FLAGS.name or model.name,
             description=FLAGS.description, version=FLAGS.version, author=FLAGS.author,
             license=FLAGS.license,
         )
     return export_tflite(
         model, FLAGS.output, mode=FLAGS.mode, representative_images=dataset,
         num_calibration=FLAGS.num_calibration, io_dtype=FLAGS.io_dtype,
-        gpu_friendly=FLAGS.gpu_friendly, metadata=info_md,
+        gpu_friendly=FLAGS.gpu_friendly, metadata=info_md, contract=contract,
     )
 
 
@@ -566,7 +567,8 @@ def run():
     from absl import app
 
     define_flags()
-    app.run(main)
+    with tool_output.framework_logs_to():
+        app.run(main)
 
 
 if __name__ == "__main__":

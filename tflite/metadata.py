@@ -5,7 +5,10 @@ identifier "M001") that Android's MediaPipe Tasks (`tasks-vision` ImageClassifie
 the TFLite Task Library and Android Studio's ML Model Binding read: model name,
 description, version, author and licence; for the input image, RGB colour space,
 the per-channel normalization `(pixel - mean) / std` and value statistics; for the
-output, what the scores are and the labels file (`TENSOR_AXIS_LABELS`).
+output, what the scores are and the labels file (`TENSOR_AXIS_LABELS`); and,
+packed beside the labels, the model's input contract `input_contract.json`
+(the resize and centre-crop rule, which the standard fields cannot say:
+`keras_shufflenet.input_contract`), listed as a model-level associated file.
 
 It is packed exactly as the reference `MetadataPopulator` packs it: the
 serialized `ModelMetadata` goes into a model buffer named by a model `metadata`
@@ -36,6 +39,7 @@ import zipfile
 import flatbuffers
 import numpy as np
 
+from keras_shufflenet import input_contract
 from keras_shufflenet.tflite import _metadata_schema_py_generated as md
 from keras_shufflenet.tflite.device import graph
 
@@ -103,9 +107,11 @@ def _stats(min_values, max_values):
     return stats
 
 
-def _input_metadata(tensor, mean, std):
+def _input_metadata(tensor, mean, std, contract):
     image = md.ImagePropertiesT()
     image.colorSpace = md.ColorSpaceType.RGB
+    image.defaultSize = md.ImageSizeT()
+    image.defaultSize.height, image.defaultSize.width = int(tensor.shape[1]), int(tensor.shape[2])
     content = md.ContentT()
     content.contentPropertiesType = md.ContentProperties.ImageProperties
     content.contentProperties = image
@@ -120,6 +126,11 @@ def _input_metadata(tensor, mean, std):
         f"RGB image, {tensor.shape[1]}x{tensor.shape[2]}, {tensor.dtype}. Pixels p in [0, 255] "
         "become the model's input as (p - mean) / std per channel"
         + (", then quantized with the tensor's scale and zero point." if tensor.dtype == "int8" else ".")
+        + (
+            f" Camera images: resize the shorter side to {contract.resize_size} (bilinear), crop the "
+            f"centre {contract.image_size}x{contract.image_size} ({input_contract.FILE_NAME})."
+            if contract is not None else ""
+        )
     )
     meta.content = content
     meta.processUnits = [normalization]
@@ -158,13 +169,24 @@ def _output_metadata(tensor, info, probabilities):
     return meta
 
 
-def build_metadata(summary, info, *, mean, std, probabilities):
+def _contract_file():
+    entry = md.AssociatedFileT()
+    entry.name = input_contract.FILE_NAME
+    entry.description = (
+        "The model's input contract (JSON): input size, resize and centre-crop rule, "
+        "normalization, channel order, labels (keras_shufflenet.input_contract)."
+    )
+    entry.type = md.AssociatedFileType.DESCRIPTIONS
+    return entry
+
+
+def build_metadata(summary, info, *, mean, std, probabilities, contract=None):
     """The serialized `ModelMetadata` ("M001") for a classifier whose graph is `summary`."""
     (image,) = summary.inputs
     (scores,) = summary.outputs
     subgraph = md.SubGraphMetadataT()
     subgraph.name = info.name
-    subgraph.inputTensorMetadata = [_input_metadata(image, mean, std)]
+    subgraph.inputTensorMetadata = [_input_metadata(image, mean, std, contract)]
     subgraph.outputTensorMetadata = [_output_metadata(scores, info, probabilities)]
 
     model = md.ModelMetadataT()
@@ -174,6 +196,8 @@ def build_metadata(summary, info, *, mean, std, probabilities):
     model.author = info.author
     model.license = info.license
     model.subgraphMetadata = [subgraph]
+    if contract is not None:
+        model.associatedFiles = [_contract_file()]
     model.minParserVersion = MIN_PARSER_VERSION
     builder = flatbuffers.Builder(1024)
     builder.Finish(model.Pack(builder), METADATA_IDENTIFIER)
@@ -189,7 +213,18 @@ def strip_associated_files(data):
     return data
 
 
-def populate(model_bytes, info, *, mean, std, probabilities):
+def append_files(model_bytes, named_files):
+    """`.tflite` bytes with `{name: bytes}` packed after the flatbuffer (zip), replacing
+    any files packed before."""
+    out = io.BytesIO()
+    out.write(strip_associated_files(bytes(model_bytes)))
+    with zipfile.ZipFile(out, "a") as zf:
+        for name, data in named_files.items():
+            zf.writestr(name, data)
+    return out.getvalue()
+
+
+def populate(model_bytes, info, *, mean, std, probabilities, contract=None):
     """`.tflite` bytes with `info` written as Android model metadata.
 
     Args:
@@ -200,6 +235,8 @@ def populate(model_bytes, info, *, mean, std, probabilities):
             mean 0, std 1 for models that normalize inside (built with
             `include_preprocessing=True`).
         probabilities: whether the output scores are probabilities (softmax).
+        contract: the model's `InputContract`, packed as `input_contract.json`
+            (with the crop rule in the input's description), or None.
 
     Existing metadata and associated files are replaced.
 
@@ -232,7 +269,8 @@ def populate(model_bytes, info, *, mean, std, probabilities):
 
     buffer = graph.schema().BufferT()
     buffer.data = np.frombuffer(
-        build_metadata(summary, info, mean=mean, std=std, probabilities=probabilities), np.uint8
+        build_metadata(summary, info, mean=mean, std=std, probabilities=probabilities, contract=contract),
+        np.uint8,
     )
     entries = [m for m in (model.metadata or []) if (m.name or b"").decode() == METADATA_NAME]
     if entries:
@@ -244,11 +282,10 @@ def populate(model_bytes, info, *, mean, std, probabilities):
         entry.buffer = len(model.buffers) - 1
         model.metadata = list(model.metadata or []) + [entry]
 
-    out = io.BytesIO()
-    out.write(graph.pack_model(model))
-    with zipfile.ZipFile(out, "a") as zf:
-        zf.writestr(info.labels_file, "\n".join(info.labels) + "\n")
-    return out.getvalue()
+    packed = {info.labels_file: "\n".join(info.labels) + "\n"}
+    if contract is not None:
+        packed[input_contract.FILE_NAME] = contract.to_json()
+    return append_files(graph.pack_model(model), packed)
 
 
 def _as_bytes(source):
@@ -290,8 +327,9 @@ def read_metadata(source):
 
     Returns a dict with `name`, `description`, `version`, `author`, `license`,
     `min_parser_version`, `input` (`name`, `mean`, `std`, `color_space`,
-    `stats_min`, `stats_max`), `output` (`name`, `description`, `labels_file`,
-    `stats_min`, `stats_max`) and `labels` read from the packed labels file.
+    `stats_min`, `stats_max`, `default_size` [height, width]), `output` (`name`,
+    `description`, `labels_file`, `stats_min`, `stats_max`), `labels` read from
+    the packed labels file and `input_contract` (an `InputContract` or None).
     """
     buf = metadata_buffer(source)
     if buf is None:
@@ -329,6 +367,10 @@ def read_metadata(source):
             "color_space": color_names.get(getattr(props, "colorSpace", None)),
             "stats_min": _floats(image.stats.min) if image.stats else None,
             "stats_max": _floats(image.stats.max) if image.stats else None,
+            "default_size": (
+                [props.defaultSize.height, props.defaultSize.width]
+                if getattr(props, "defaultSize", None) is not None else None
+            ),
         },
         "output": {
             "name": _text(scores.name),
@@ -338,4 +380,5 @@ def read_metadata(source):
             "stats_max": _floats(scores.stats.max) if scores.stats else None,
         },
         "labels": labels,
+        "input_contract": input_contract.read_bytes(_as_bytes(source)),
     }
