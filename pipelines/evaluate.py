@@ -165,7 +165,7 @@ def _tflite_default_contract(path, image_size=None):
     """What a `.tflite` without a recorded contract is assumed to take: its input
     size, the default crop, and the normalization its metadata states (else none)."""
     from keras_shufflenet.tflite import metadata
-    from keras_shufflenet.tflite.runtime import TFLiteClassifier
+    from keras_shufflenet.tflite.device.runtime import TFLiteClassifier
 
     _, height, width, _ = TFLiteClassifier(path).input_shape
     if image_size is None and height != width:

@@ -237,6 +237,43 @@ def test_images_are_fed_as_the_classifier_would(tmp_path, models):
     np.testing.assert_allclose(scores[0], classifier.predict(pixels[None])[0], atol=1e-6)
 
 
+def test_images_of_any_size_are_prepared_by_the_files_input_contract(tmp_path, models):
+    """`--input=DIR` resizes, centre-crops and normalizes photos as the contract packed in
+    the `.tflite` says, close to the data pipeline's own transform of the same photo."""
+    import tensorflow as tf
+    from PIL import Image
+
+    from keras_shufflenet.input_contract import InputContract
+    from keras_shufflenet.pipelines import augment
+    from keras_shufflenet.tflite import metadata
+
+    contract = InputContract(image_size=32, crop_fraction=0.5, mean=(120.0, 110.0, 100.0), std=(60.0, 50.0, 40.0))
+    with open(models["float"], "rb") as f:
+        packed = tmp_path / "with_contract.tflite"
+        packed.write_bytes(metadata.append_files(f.read(), {"input_contract.json": contract.to_json()}))
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    # A smooth 50x70 photo-like image (a real photo would do; gradients keep resizers comparable).
+    yy, xx = np.mgrid[0:50, 0:70]
+    photo = np.stack([yy * 5, xx * 3, (yy + xx) * 2], axis=-1).clip(0, 255).astype(np.uint8)
+    Image.fromarray(photo).save(folder / "photo.png")
+
+    interpreter = runtime.make_interpreter(str(packed))
+    (inputs,) = benchmark.make_inputs(interpreter, str(packed), RunConfig(input=str(folder)),
+                                      np.random.default_rng(0), {})
+    ours = inputs[0][0]
+    assert ours.shape == (32, 32, 3)
+    pipeline = augment.center_crop(tf.constant(photo), 32, 0.5).numpy()
+    expected = (pipeline - np.float32(contract.mean)) / np.float32(contract.std)
+    # Pillow and TensorFlow resize alike up to rounding: within 2 pixel levels.
+    assert np.abs(ours - expected).max() < 2.0 / min(contract.std)
+    # Without a contract the same photo is refused (not the model's input size).
+    (plain,) = benchmark.benchmark_models(
+        [models["float"]], [Setting()], RunConfig(warmup=0, runs=1, input=str(folder)), progress=_quiet
+    )
+    assert "photo.png: input is 50x70x3 but tiny_float.tflite expects 32x32x3" in plain.error
+
+
 def test_single_op_models_reproduce_every_op(models):
     """Each one-op model cut out for the profile computes exactly what that op does in the graph."""
     for path in (models["float"], models["int8"]):

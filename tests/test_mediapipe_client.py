@@ -10,9 +10,10 @@ environment cannot be made.
 
 import numpy as np
 import pytest
-from export_models import digits, int8_file
+from export_models import int8_file
 
-from keras_shufflenet.tflite import mediapipe_client
+from keras_shufflenet.pipelines.data import build_dataset
+from keras_shufflenet.tflite import mediapipe_client, metadata
 from keras_shufflenet.tflite.device import runtime
 
 
@@ -27,8 +28,11 @@ def mediapipe_python():
 def test_mediapipe_image_classifier_reads_labels_and_matches_our_int8():
     python = mediapipe_python()
     model_path = int8_file()[0]
-    test_images, _, class_names = digits("test", 64)
-    images = np.clip(np.round(test_images[:48]), 0, 255).astype(np.uint8)  # camera frames
+    # Real images prepared as the file's input contract says (what an app reads).
+    contract = metadata.read_metadata(model_path)["input_contract"]
+    class_names = contract.labels
+    dataset, _ = build_dataset("digits", "test", training=False, contract=contract, batch_size=48, limit=48)
+    images = np.clip(np.round(next(iter(dataset))[0].numpy()), 0, 255).astype(np.uint8)  # camera frames
     run = mediapipe_client.classify(model_path, images, python=python)
     ours = runtime.TFLiteClassifier(model_path).predict(images.astype(np.float32))
     np.testing.assert_allclose(run.scores(len(class_names)), ours, atol=1e-6)

@@ -54,7 +54,7 @@ def imported_modules(path):
 def test_standalone_files_are_the_device_folder():
     """What the docs tell users to copy is exactly what the folder holds."""
     assert set(benchmark.STANDALONE_FILES) == {f"{name}.py" for name in SIBLINGS}
-    assert len(benchmark.STANDALONE_FILES) == 7
+    assert len(benchmark.STANDALONE_FILES) == 8
 
 
 @pytest.mark.parametrize("path", DEVICE_FILES, ids=lambda path: path.name)

@@ -22,9 +22,11 @@ Options (lists are comma-separated):
     --xnnpack=on|off|on,off  XNNPACK delegate (LiteRT's default) or built-in kernels
     --delegate=LIB[,LIB]   also measure with an external delegate library
     --input=random|DIR     random data of each input's dtype, or a folder of images
-                           (.png/.jpg/.bmp via Pillow, or .npy arrays) exactly the
-                           model's input size; pixels in [0, 255], quantized for
-                           integer inputs
+                           (.png/.jpg/.bmp via Pillow, or .npy arrays): pixels in
+                           [0, 255], resized, centre-cropped and normalized as the
+                           input contract in the model file says (exactly the
+                           model's input size for files without one), quantized
+                           for integer inputs
     --baseline=NAME        model the ratios are relative to (name = file stem)
     --accuracy=NAME=VALUE,... or a JSON file {name: value | {"top1": value}}
     --json=F --csv=F --plot=F.png   reports (the plot needs matplotlib)
@@ -39,7 +41,8 @@ still measured, and the exit status is 1.
 Without installing the package (e.g. on a Raspberry Pi with only
 `pip install numpy ai-edge-litert`, or `tflite-runtime`), copy the
 `STANDALONE_FILES` (`benchmark.py`, `benchmark_results.py`,
-`benchmark_report.py`, `op_profile.py`, `adb.py`, `graph.py`, `runtime.py`) from the
+`benchmark_report.py`, `op_profile.py`, `adb.py`, `graph.py`, `input_contract.py`,
+`runtime.py`) from the
 repository's `tflite/device/` folder into one folder and run
 `python3 benchmark.py model.tflite ...`.
 """
@@ -55,12 +58,13 @@ import time
 import numpy as np
 
 try:
-    from . import benchmark_report, op_profile, runtime
+    from . import benchmark_report, input_contract, op_profile, runtime
     from .benchmark_results import (
         Result, RunConfig, Setting, add_ratios, fill_stats, model_names, new_result, one_line,
     )
 except ImportError:  # run as a copied file next to its siblings
     import benchmark_report
+    import input_contract
     import op_profile
     import runtime
     from benchmark_results import (
@@ -76,7 +80,7 @@ __all__ = [
 # The files to copy to a device that runs the tool without installing the package.
 STANDALONE_FILES = (
     "benchmark.py", "benchmark_results.py", "benchmark_report.py", "op_profile.py", "adb.py", "graph.py",
-    "runtime.py",
+    "input_contract.py", "runtime.py",
 )
 # The instruction sets int8 and float32 kernels speed up with (x86: AVX2, AVX-512, VNNI
 # int8 dot products; ARM: NEON dot products, int8 matrix multiply).
@@ -168,29 +172,52 @@ def list_input_files(directory):
     return files
 
 
-def read_input_file(path):
-    """A float32 [H, W, C] array of pixels from an image (via Pillow) or a .npy file."""
+def read_input_file(path, contract=None):
+    """A float32 [H, W, C] array of pixels from an image (via Pillow) or a .npy file.
+
+    With `contract` (the model's `InputContract`), an image of any size is resized
+    and centre-cropped as the contract says, and the pixels of either kind are
+    normalized by its mean and std.
+    """
     if path.lower().endswith(".npy"):
         array = np.load(path)
         if array.ndim == 4 and array.shape[0] == 1:
             array = array[0]
-        return array.astype(np.float32)
-    try:
-        from PIL import Image
-    except ImportError:
-        raise ValueError(
-            f"{path}: reading images needs Pillow (pip install pillow); or give .npy arrays"
-        ) from None
-    with Image.open(path) as image:
-        array = np.asarray(image, dtype=np.float32)
-    return array[..., None] if array.ndim == 2 else array
+        array = array.astype(np.float32)
+    else:
+        try:
+            from PIL import Image
+        except ImportError:
+            raise ValueError(
+                f"{path}: reading images needs Pillow (pip install pillow); or give .npy arrays"
+            ) from None
+        with Image.open(path) as image:
+            if contract is not None:
+                image = resize_and_crop(image.convert("RGB"), contract)
+            array = np.asarray(image, dtype=np.float32)
+        array = array[..., None] if array.ndim == 2 else array
+    if contract is not None and contract.normalizes:
+        array = (array - np.float32(contract.mean)) / np.float32(contract.std)
+    return array
+
+
+def resize_and_crop(image, contract):
+    """A Pillow image resized (shorter side to `contract.resize_size`, bilinear, antialiased
+    as Pillow always is) and centre-cropped to the contract's square size."""
+    from PIL import Image
+
+    height, width, top, left = contract.resize_and_crop_box(image.height, image.width)
+    size = contract.image_size
+    return image.resize((width, height), Image.BILINEAR).crop((left, top, left + size, top + size))
 
 
 def make_inputs(interpreter, path, config, rng, cache):
     """Input sets for a model: a list of [one array per input tensor].
 
     Random data of each input's dtype and shape (floats as pixels in [0, 255]),
-    or every file of `config.input`, which must match the model's input exactly.
+    or every file of `config.input`, prepared by the input contract the model
+    file records (resize, centre crop, normalization); without one, the files
+    must match the model's input exactly and are fed as pixels.
     """
     details = interpreter.get_input_details()
     if config.input == "random":
@@ -199,11 +226,12 @@ def make_inputs(interpreter, path, config, rng, cache):
         raise ValueError(f"{path}: --input=DIR needs a single-input model; this one has {len(details)}")
     (detail,) = details
     expected = tuple(int(d) for d in detail["shape"][1:])
+    contract = input_contract.read(path)
     sets = []
     for file in list_input_files(config.input):
-        if file not in cache:
-            cache[file] = read_input_file(file)
-        array = cache[file]
+        if (file, contract) not in cache:
+            cache[file, contract] = read_input_file(file, contract)
+        array = cache[file, contract]
         if tuple(array.shape) != expected:
             raise ValueError(
                 f"{file}: input is {'x'.join(map(str, array.shape))} but {os.path.basename(path)} "
