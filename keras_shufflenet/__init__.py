@@ -17,7 +17,7 @@ imported at all (the benchmark tool).
 
 import importlib
 import importlib.abc
-import importlib.util
+import importlib.machinery
 import sys
 
 __version__ = "0.1.0"
@@ -44,20 +44,23 @@ _LAYERS = "keras_shufflenet.layers"
 
 
 class _RegisterLayersWithKeras(importlib.abc.MetaPathFinder):
-    """Imports `keras_shufflenet.layers` (registering its layers) right after `keras` is imported."""
+    """Imports `keras_shufflenet.layers` (registering its layers) right after `keras` is imported.
+
+    It stays installed until Keras is actually executed: TensorFlow looks Keras up with
+    `importlib.util.find_spec` without importing it, and that lookup must not use it up.
+    """
 
     def find_spec(self, name, path=None, target=None):
         if name != "keras":
             return None
-        if self in sys.meta_path:
-            sys.meta_path.remove(self)
-        spec = importlib.util.find_spec(name)
-        if spec is None or spec.loader is None or not hasattr(spec.loader, "exec_module"):
-            return spec
+        spec = importlib.machinery.PathFinder.find_spec(name, path)
+        if spec is None or not hasattr(spec.loader, "exec_module"):
+            return None
         exec_keras = spec.loader.exec_module
 
         def exec_module(module):
             exec_keras(module)
+            sys.meta_path[:] = [f for f in sys.meta_path if not isinstance(f, _RegisterLayersWithKeras)]
             importlib.import_module(_LAYERS)
 
         spec.loader.exec_module = exec_module

@@ -147,7 +147,12 @@ print("LOADED", model.name, model.count_params())
 """
 
 
-@pytest.mark.parametrize("imports", ["import keras, keras_shufflenet", "import keras_shufflenet\nimport keras"])
+@pytest.mark.parametrize("imports", [
+    "import keras, keras_shufflenet",
+    "import keras_shufflenet\nimport keras",
+    # TensorFlow looks Keras up (importlib.util.find_spec) before anything imports it.
+    "import keras_shufflenet\nimport importlib.util\nimportlib.util.find_spec('keras')\nimport tensorflow\nimport keras",
+])
 def test_saved_model_loads_after_importing_keras_and_the_package(tmp_path, imports):
     model = keras_shufflenet.ShuffleNetV2(0.5, input_shape=(16, 16, 3), small_inputs=True, classes=3)
     path = str(tmp_path / "model.keras")

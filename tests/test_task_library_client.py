@@ -68,7 +68,9 @@ def test_task_library_reads_labels_and_normalization_and_matches_our_scores(whic
     meta = metadata.read_metadata(model_path)
     contract = meta["input_contract"]
     assert contract is not None and contract.labels == tuple(meta["labels"])
-    assert (tuple(meta["input"]["mean"]), tuple(meta["input"]["std"])) == (contract.mean, contract.std)
+    # The standard fields say the contract's normalization (stored as float32).
+    np.testing.assert_allclose(meta["input"]["mean"], contract.mean, rtol=1e-6)
+    np.testing.assert_allclose(meta["input"]["std"], contract.std, rtol=1e-6)
     # Camera pixels: real images resized and cropped as the contract says, not normalized
     # (the client normalizes them with the metadata's mean and std).
     pixels_contract = contract.replace(mean=(0.0,), std=(1.0,))
@@ -86,10 +88,16 @@ def test_task_library_reads_labels_and_normalization_and_matches_our_scores(whic
     ours_in = (images.astype(np.float32) - np.float32(contract.mean)) / np.float32(contract.std)
     ours = runtime.TFLiteClassifier(model_path).predict(ours_in)
     assert contract.normalizes == (which == "float32_normalized")
+    # Normalized in float32 in another order than ours: scores agree to 1e-4, not to
+    # rounding; un-normalized pixels would be far off.
+    atol = 1e-4 if contract.normalizes else 1e-5
+    if contract.normalizes:
+        unnormalized = runtime.TFLiteClassifier(model_path).predict(images.astype(np.float32))
+        assert np.abs(unnormalized - ours).max() > 0.05
     for categories, scores in zip(results, ours):
         assert {index: name for index, name, _ in categories} == dict(enumerate(contract.labels))
         theirs = np.zeros(len(contract.labels), np.float32)
         for index, _, score in categories:
             theirs[index] = score
-        np.testing.assert_allclose(theirs, scores, atol=1e-5)
+        np.testing.assert_allclose(theirs, scores, atol=atol)
     assert np.mean([c[0][0] for c in results] == ours.argmax(1)) >= 0.9
