@@ -505,11 +505,22 @@ def define_flags(flag_values=None):
     flags.mark_flags_as_required(["model", "output"], flag_values=fv)
 
 
-def calibration_dataset(data, *, split, contract, num_calibration, data_dir=None):
+def calibration_dataset(data, *, split, num_calibration, contract=None, image_size=None, recipe=None,
+                        data_dir=None):
     """The first `num_calibration` images of `data` prepared by the model's input
-    `contract` (the evaluation transform), for int8 calibration, and the `DatasetInfo`."""
+    `contract` (the evaluation transform), for int8 calibration, and the `DatasetInfo`.
+
+    Without a contract, `image_size` and the evaluation crop of `recipe` (a
+    training recipe name; default crop 0.875) state one, for models that record none.
+    """
+    from keras_shufflenet.pipelines import recipes
     from keras_shufflenet.pipelines.data import build_dataset
 
+    if contract is None:
+        if image_size is None:
+            raise ValueError("calibration_dataset needs the model's contract, or an image_size")
+        crop = recipes.get(recipe).augment.center_crop_fraction if recipe else input_contract.DEFAULT_CROP_FRACTION
+        contract = input_contract.InputContract(image_size=image_size, crop_fraction=crop)
     return build_dataset(
         data, split, training=False, contract=contract, batch_size=32,
         data_dir=data_dir, cache=False, limit=num_calibration,
