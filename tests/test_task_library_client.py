@@ -5,7 +5,8 @@ input normalization from the float32 and int8 files and score real images, prepa
 by each file's input contract, as our own evaluation does.
 
 `tflite-support` pins protobuf < 4 (TensorFlow needs newer), so it gets its own venv
-(`client_venv`). Its native module links libusb-1.0 (for the Edge TPU); rather than a
+(`keras_shufflenet.tflite.client_venv`; the test skips, saying why, when it cannot be
+made). Its native module links libusb-1.0 (for the Edge TPU); rather than a
 system package, the venv takes it from PyPI (`libusb-package`) and the client loads
 it before importing the Task Library.
 """
@@ -16,14 +17,13 @@ import subprocess
 
 import numpy as np
 import pytest
-from client_venv import CACHE, client_python
 from export_models import build, float32_file, int8_file, path
 
 from keras_shufflenet.pipelines.data import build_dataset
-from keras_shufflenet.tflite import export, metadata
+from keras_shufflenet.tflite import client_venv, export, metadata
 from keras_shufflenet.tflite.device import runtime
 
-VENV = os.environ.get("KERAS_SHUFFLENET_TASK_LIBRARY_VENV", CACHE / "tflite-support-venv")
+VENV = os.environ.get("KERAS_SHUFFLENET_TASK_LIBRARY_VENV", client_venv.CACHE / "tflite-support-venv")
 PACKAGES = ("tflite-support==0.4.4", "numpy<2", "libusb-package")
 PRELOAD = (
     "import ctypes, os, libusb_package\n"
@@ -62,7 +62,10 @@ def normalized_float32_file():
 
 @pytest.mark.parametrize("which", ["float32", "int8", "float32_normalized"])
 def test_task_library_reads_labels_and_normalization_and_matches_our_scores(which, tmp_path):
-    python = client_python(VENV, PACKAGES, PRELOAD + "from tflite_support.task import vision")
+    try:
+        python = client_venv.venv_python(VENV, PACKAGES, PRELOAD + "from tflite_support.task import vision")
+    except client_venv.ClientUnavailable as error:
+        pytest.skip(str(error))
     model_path = {"float32": float32_file, "int8": lambda: int8_file()[0],
                   "float32_normalized": normalized_float32_file}[which]()
     meta = metadata.read_metadata(model_path)

@@ -16,17 +16,16 @@ import dataclasses
 import json
 import os
 import pathlib
-import shutil
 import subprocess
-import sys
 import tempfile
 
 import numpy as np
 
+from keras_shufflenet.tflite import client_venv
+
 VENV_VARIABLE = "KERAS_SHUFFLENET_MEDIAPIPE_VENV"
-DEFAULT_VENV = pathlib.Path.home() / ".cache" / "keras_shufflenet" / "mediapipe-venv"
+DEFAULT_VENV = client_venv.CACHE / "mediapipe-venv"
 PACKAGES = ("mediapipe", "numpy")
-INSTALL_TIMEOUT = 300
 CLASSIFY_TIMEOUT = 120
 
 CLIENT = """
@@ -49,8 +48,8 @@ print(json.dumps({"version": mp.__version__, "results": results}))
 """
 
 
-class MediaPipeUnavailable(RuntimeError):
-    """MediaPipe's environment cannot be made or does not import; the message says why."""
+# MediaPipe's environment cannot be made or does not import; the message says why.
+MediaPipeUnavailable = client_venv.ClientUnavailable
 
 
 @dataclasses.dataclass(frozen=True)
@@ -79,40 +78,8 @@ class MediaPipeRun:
         return {index: label for categories in self.results for index, label, _ in categories}
 
 
-def _last_line(text):
-    lines = [line for line in (text or "").strip().splitlines() if line.strip()]
-    return lines[-1] if lines else "no output"
-
-
 def venv_path():
     return pathlib.Path(os.environ.get(VENV_VARIABLE) or DEFAULT_VENV)
-
-
-def _make_venv(staging):
-    """A venv in `staging` with PACKAGES. Without `ensurepip` (Colab, Debian without
-    python3-venv) the venv is made bare and this Python's pip installs into it."""
-    made = subprocess.run([sys.executable, "-m", "venv", str(staging)], capture_output=True, text=True)
-    python = staging / "bin" / "python"
-    if made.returncode == 0:
-        install = [str(python), "-m", "pip", "install", "-q", *PACKAGES]
-    else:
-        shutil.rmtree(staging, ignore_errors=True)
-        bare = subprocess.run(
-            [sys.executable, "-m", "venv", "--without-pip", str(staging)], capture_output=True, text=True
-        )
-        if bare.returncode != 0:
-            raise MediaPipeUnavailable(f"cannot make a venv for mediapipe: {_last_line(bare.stderr)}")
-        install = [sys.executable, "-m", "pip", "--python", str(python), "install", "-q", *PACKAGES]
-    try:
-        done = subprocess.run(install, capture_output=True, text=True, timeout=INSTALL_TIMEOUT)
-    except subprocess.TimeoutExpired as error:
-        raise MediaPipeUnavailable(
-            f"installing {' '.join(PACKAGES)} took over {INSTALL_TIMEOUT} s"
-        ) from error
-    if done.returncode != 0:
-        raise MediaPipeUnavailable(
-            f"cannot install {' '.join(PACKAGES)} in a venv: {_last_line(done.stderr)}"
-        )
 
 
 def mediapipe_python():
@@ -122,22 +89,7 @@ def mediapipe_python():
         MediaPipeUnavailable: the venv cannot be made (no network to PyPI, no
             wheel for this platform) or mediapipe does not import in it.
     """
-    venv = venv_path()
-    python = venv / "bin" / "python"
-    if not python.exists():
-        venv.parent.mkdir(parents=True, exist_ok=True)
-        staging = pathlib.Path(tempfile.mkdtemp(prefix=".mediapipe-venv-", dir=venv.parent))
-        try:
-            _make_venv(staging)
-            os.replace(staging, venv)  # only a complete environment gets the cached name
-        except OSError as error:
-            raise MediaPipeUnavailable(f"cannot make a venv for mediapipe in {venv}: {error}") from error
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
-    check = subprocess.run([str(python), "-c", "import mediapipe"], capture_output=True, text=True)
-    if check.returncode != 0:
-        raise MediaPipeUnavailable(f"mediapipe does not import in {venv}: {_last_line(check.stderr)}")
-    return python
+    return client_venv.venv_python(venv_path(), PACKAGES, "import mediapipe")
 
 
 def classify(model_path, images, *, python=None, timeout=CLASSIFY_TIMEOUT):
@@ -174,7 +126,7 @@ def classify(model_path, images, *, python=None, timeout=CLASSIFY_TIMEOUT):
             capture_output=True, text=True, timeout=timeout,
         )
     if run.returncode != 0:
-        raise ValueError(f"MediaPipe could not classify with {model_path}: {_last_line(run.stderr)}")
+        raise ValueError(f"MediaPipe could not classify with {model_path}: {client_venv.last_line(run.stderr)}")
     payload = json.loads(run.stdout.strip().splitlines()[-1])
     results = [[(int(i), str(label), float(score)) for i, label, score in image] for image in payload["results"]]
     return MediaPipeRun(version=payload["version"], results=results)
