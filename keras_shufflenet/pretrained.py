@@ -41,7 +41,9 @@ import warnings
 import h5py
 import keras
 
-from keras_shufflenet import input_contract, megvii_weights, mmpretrain_weights, preprocessing, pth, torchvision_weights
+from keras_shufflenet import (
+    input_contract, megvii_weights, mmpretrain_weights, preprocessing, pth, torchvision_weights,
+)
 from keras_shufflenet.catalogue import (  # noqa: F401  (re-exported: the table lives there)
     _HASH_IN_NAME,
     MMPRETRAIN_URL,

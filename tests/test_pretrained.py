@@ -15,7 +15,9 @@ import numpy as np
 import pytest
 
 import keras_shufflenet
-from keras_shufflenet import catalogue, input_contract, mmpretrain_weights, preprocessing, pretrained, torchvision_weights
+from keras_shufflenet import (
+    catalogue, input_contract, mmpretrain_weights, preprocessing, pretrained, torchvision_weights,
+)
 
 WIDTHS = (0.5, 1.0, 1.5, 2.0)
 # torchvision's trainable parameter counts (../shared/SPEC.md).
