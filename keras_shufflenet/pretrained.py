@@ -87,6 +87,12 @@ CACHE_SUBDIR = "models"
 CONVERSION_VERSION = 1
 TORCH_SUFFIXES = (".pth", ".pt", ".pth.tar")
 KERAS_SUFFIX = ".weights.h5"
+
+
+class WeightsFileError(ValueError):
+    """A Keras `.weights.h5` file that cannot be read: not HDF5, truncated or damaged.
+    The message names the file. (`.pth` files raise `pth.PthFormatError`.)"""
+
 _HASH_IN_NAME = re.compile(r"-([a-f0-9]+)\.")
 
 
@@ -256,6 +262,9 @@ def load_weights_file(model, path, *, family):
         ValueError: unsupported suffix, a state dict of the other family, or
             the file does not fit the model (the message names the layer, or
             both configurations, or both class counts).
+        WeightsFileError: a `.weights.h5` file that is not HDF5 or is damaged.
+        pth.PthFormatError, pth.UnsafePickleError: a `.pth` file that is
+            damaged or asks to run code.
     """
     path = os.fspath(path)
     if is_torch_file(path):
@@ -288,13 +297,26 @@ def _load_keras_weights(model, path):
     # A `.weights.h5` file addresses layers by position among layers of the
     # same class, so a file with the head loads into a model without it; the
     # pre-check turns a misfit into a message that names the layer.
-    mismatch = _describe_mismatch(model, path)
+    try:
+        mismatch = _describe_mismatch(model, path)
+    except FileNotFoundError:
+        raise
+    except (OSError, KeyError, TypeError, ValueError, RuntimeError) as error:
+        raise WeightsFileError(f"{path!r} is not a readable Keras weights file: {_first_line(error)}") from error
     if mismatch:
         raise ValueError(mismatch)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
-        model.load_weights(path)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            model.load_weights(path)
+    except (OSError, KeyError, TypeError, ValueError, RuntimeError, IndexError) as error:
+        raise WeightsFileError(f"{path!r} is damaged: {_first_line(error)}") from error
     return model
+
+
+def _first_line(error):
+    text = str(error).strip()
+    return (text.splitlines()[0][:300] if text else "") or type(error).__name__
 
 
 def _describe_mismatch(model, path):

@@ -24,20 +24,38 @@ Both layouts `torch.save` has written are understood:
 Tensors come back as C-contiguous numpy arrays with the dtype, shape, strides
 and storage offset of the saved tensor (bfloat16 is widened to float32, which
 numpy lacks). Views that share a storage are read correctly.
+
+A damaged or hostile file is refused with `PthFormatError` or
+`UnsafePickleError` (both `ValueError`s naming the file), in time and memory
+bounded by the file's size: every size the file states is checked against the
+bytes it actually holds before anything is allocated, the pickle is read by
+Python's own unpickler (whose memo is a dict, so a forged memo index costs
+nothing) and the arrays built from the file may not exceed
+`MAX_OUTPUT_RATIO` times its size.
 """
 
 import collections
 import io
+import math
 import os
 import pickle
 import struct
 import zipfile
+import zlib
 
 import numpy as np
 
 # `torch.serialization`'s legacy stream header.
 LEGACY_MAGIC_NUMBER = 0x1950A86A20F9469CFC6C
 LEGACY_PROTOCOL_VERSION = 1001
+
+# The arrays read from a file may hold at most this many times its bytes (bfloat16
+# doubles on widening; tied weights are two tensors of one storage), plus a little for
+# tiny files: a forged size or stride cannot make the reader allocate more.
+MAX_OUTPUT_RATIO = 4
+_OUTPUT_SLACK = 1 << 20
+# Deflate expands at most about 1032:1; a zip record claiming more is corrupt.
+_MAX_DEFLATE_RATIO = 1032
 
 # torch storage type name -> numpy dtype of one element (little-endian form).
 STORAGE_DTYPES = {
@@ -125,8 +143,15 @@ _ALLOWED_GLOBALS = {
 ALLOWED_GLOBALS = tuple(sorted(f"{module}.{name}" for module, name in _ALLOWED_GLOBALS))
 
 
-class _RestrictedUnpickler(pickle.Unpickler):
+def _refuse_bytearray8(unpickler):
+    raise PthFormatError("the pickle holds a protocol-5 bytearray, which torch.save never writes")
+
+
+class _RestrictedUnpickler(pickle._Unpickler):  # the Python one: its memo is a dict
     """Resolves only whitelisted globals, to stand-ins; storages via a callback."""
+
+    # BYTEARRAY8 allocates the length the file states before reading it.
+    dispatch = {**pickle._Unpickler.dispatch, pickle.BYTEARRAY8[0]: _refuse_bytearray8}
 
     def __init__(self, file, path, persistent_load):
         super().__init__(file)
@@ -172,7 +197,7 @@ def load_state_dict(path):
     with open(path, "rb") as f:
         head = f.read(512)
     if head.startswith(b"PK\x03\x04"):
-        result = _load_zip(path)
+        result = _read_zip(path)
     elif head[:1] == b"\x80":
         result = _load_legacy(path)
     elif len(head) > 262 and head[257:262] == b"ustar":
@@ -185,8 +210,9 @@ def load_state_dict(path):
             f"{path!r} is not a PyTorch file: expected a zip archive (torch.save since 1.6) "
             "or a legacy torch.save stream."
         )
+    budget = [MAX_OUTPUT_RATIO * os.path.getsize(path) + _OUTPUT_SLACK]
     try:
-        return _materialize(result, path)
+        return _materialize(result, path, budget)
     except RecursionError:
         raise PthFormatError(f"{path!r}: the pickle nests too deeply for a state dict.") from None
 
@@ -194,8 +220,12 @@ def load_state_dict(path):
 def _unpickle(file, path, persistent_load):
     try:
         return _RestrictedUnpickler(file, path, persistent_load).load()
-    except (UnsafePickleError, PthFormatError):
+    except UnsafePickleError:
         raise
+    except PthFormatError as error:
+        if path in str(error):
+            raise
+        raise PthFormatError(f"{path!r}: {error}") from None
     except Exception as error:  # A malformed pickle can raise almost anything.
         raise PthFormatError(f"{path!r}: the pickle could not be read: {error}") from error
 
@@ -218,7 +248,39 @@ def _check_storage_id(pid, path, length):
     return storage_type, key, numel
 
 
+def _read_zip(path):
+    """`_load_zip`, with whatever `zipfile` and `zlib` raise on a damaged archive (bad
+    CRC, truncated or forged headers) turned into a `PthFormatError` naming the file."""
+    try:
+        return _load_zip(path)
+    except (UnsafePickleError, PthFormatError):
+        raise
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, struct.error,
+            UnicodeDecodeError, NotImplementedError, RuntimeError, OverflowError, KeyError) as error:
+        raise PthFormatError(f"{path!r} is a damaged zip archive: {error}") from error
+
+
+def _read_record(archive, info, path, file_size):
+    """A record's bytes, after checking that the archive can hold what it claims."""
+    if info.compress_type == zipfile.ZIP_STORED:
+        possible = info.compress_size
+    elif info.compress_type == zipfile.ZIP_DEFLATED:
+        possible = info.compress_size * _MAX_DEFLATE_RATIO
+    else:
+        raise PthFormatError(
+            f"{path!r}: record {info.filename!r} uses zip compression method "
+            f"{info.compress_type}; torch.save stores records uncompressed."
+        )
+    if info.compress_size > file_size or info.file_size > possible:
+        raise PthFormatError(
+            f"{path!r}: record {info.filename!r} claims {info.file_size} bytes "
+            f"({info.compress_size} stored), more than the {file_size}-byte file can hold."
+        )
+    return archive.read(info)
+
+
 def _load_zip(path):
+    file_size = os.path.getsize(path)
     with zipfile.ZipFile(path) as archive:
         pickles = [n for n in archive.namelist() if n.count("/") == 1 and n.endswith("/data.pkl")]
         if len(pickles) != 1:
@@ -229,7 +291,8 @@ def _load_zip(path):
         prefix = pickles[0][: -len("data.pkl")]
         byteorder = "little"
         if f"{prefix}byteorder" in archive.namelist():
-            byteorder = archive.read(f"{prefix}byteorder").decode("ascii").strip()
+            info = archive.getinfo(f"{prefix}byteorder")
+            byteorder = _read_record(archive, info, path, file_size).decode("ascii").strip()
             if byteorder not in ("little", "big"):
                 raise PthFormatError(f"{path!r}: unknown byteorder record {byteorder!r}.")
         storages = {}
@@ -240,28 +303,55 @@ def _load_zip(path):
                 storage = _Storage(key, storage_type, numel, byteorder)
                 record = f"{prefix}data/{key}"
                 try:
-                    size = archive.getinfo(record).file_size
+                    info = archive.getinfo(record)
                 except KeyError:
                     raise PthFormatError(
                         f"{path!r}: storage record {record!r} is missing."
                     ) from None
+                size = info.file_size
                 if size != numel * storage.dtype.itemsize:
                     raise PthFormatError(
                         f"{path!r}: storage {key} holds {size} bytes, but its reference says "
                         f"{numel} x {storage.dtype.itemsize}-byte elements."
                     )
-                storage.data = np.frombuffer(archive.read(record), dtype=storage.dtype)
+                storage.data = np.frombuffer(
+                    _read_record(archive, info, path, file_size), dtype=storage.dtype
+                )
                 storages[key] = storage
             storage = storages[key]
             if storage.type_name != storage_type.name:
                 raise PthFormatError(f"{path!r}: storage {key} is used with two types.")
             return storage
 
-        return _unpickle(io.BytesIO(archive.read(pickles[0])), path, persistent_load)
+        data_pkl = _read_record(archive, archive.getinfo(pickles[0]), path, file_size)
+        return _unpickle(io.BytesIO(data_pkl), path, persistent_load)
+
+
+class _BoundedReader:
+    """A file whose reads never ask for more than it has left, so a forged length in
+    the pickle (BINBYTES8, FRAME) cannot make the reader allocate it."""
+
+    def __init__(self, file, size):
+        self._file, self._size = file, size
+
+    def tell(self):
+        return self._file.tell()
+
+    def read(self, n=-1):
+        left = self._size - self._file.tell()
+        return self._file.read(left if n is None or n < 0 else min(n, left))
+
+    def readline(self):
+        return self._file.readline(self._size - self._file.tell())
+
+    def readinto(self, buffer):
+        return self._file.readinto(buffer)
 
 
 def _load_legacy(path):
-    with open(path, "rb") as f:
+    file_size = os.path.getsize(path)
+    with open(path, "rb") as raw_file:
+        f = _BoundedReader(raw_file, file_size)
         no_storages = _no_persistent_ids(path)
         magic = _unpickle(f, path, no_storages)
         if magic != LEGACY_MAGIC_NUMBER:
@@ -311,6 +401,11 @@ def _load_legacy(path):
                     "the pickle."
                 )
             nbytes = count * storage.dtype.itemsize
+            if nbytes > file_size - f.tell():
+                raise PthFormatError(
+                    f"{path!r} is truncated or damaged: storage {key} claims {nbytes} bytes, "
+                    f"the file has {file_size - f.tell()} left."
+                )
             raw = f.read(nbytes)
             if len(raw) != nbytes:
                 raise PthFormatError(f"{path!r} is truncated (storage {key}).")
@@ -327,24 +422,25 @@ def _no_persistent_ids(path):
     return refuse
 
 
-def _materialize(obj, path):
-    """Replaces every `_TensorRef` in nested dicts, lists and tuples by an array."""
+def _materialize(obj, path, budget):
+    """Replaces every `_TensorRef` in nested dicts, lists and tuples by an array;
+    `budget` ([bytes]) is what the arrays may still take."""
     if isinstance(obj, _TensorRef):
-        return _tensor_to_numpy(obj, path)
+        return _tensor_to_numpy(obj, path, budget)
     if isinstance(obj, dict):
         # Rebuilding with type(obj) keeps OrderedDict; BUILD-set attributes
         # (state_dict()._metadata) are dropped on purpose.
-        return type(obj)((key, _materialize(value, path)) for key, value in obj.items())
+        return type(obj)((key, _materialize(value, path, budget)) for key, value in obj.items())
     if isinstance(obj, list):
-        return [_materialize(value, path) for value in obj]
+        return [_materialize(value, path, budget) for value in obj]
     if isinstance(obj, tuple) and not isinstance(obj, (_StorageType, _StorageView)):
-        return tuple(_materialize(value, path) for value in obj)
+        return tuple(_materialize(value, path, budget) for value in obj)
     if isinstance(obj, (_Storage, _StorageView, _StorageType)):
         raise PthFormatError(f"{path!r} holds a bare storage; only tensors are supported.")
     return obj
 
 
-def _tensor_to_numpy(ref, path):
+def _tensor_to_numpy(ref, path, budget):
     storage = ref.storage
     if isinstance(storage, _StorageView):
         root, data = storage.root, None
@@ -359,6 +455,14 @@ def _tensor_to_numpy(ref, path):
     size, stride, offset = ref.size, ref.stride, ref.offset
     if any(n < 0 for n in size) or any(s < 0 for s in stride):
         raise PthFormatError(f"{path!r}: negative size {size} or stride {stride}.")
+    nbytes = math.prod(size) * (4 if type_name == "BFloat16Storage" else data.itemsize)
+    if nbytes > budget[0]:
+        raise PthFormatError(
+            f"{path!r}: a tensor of size {size} would need {nbytes} bytes; the arrays of a "
+            f"{os.path.getsize(path)}-byte file may take at most {MAX_OUTPUT_RATIO}x its size "
+            "(a damaged size or stride, or a storage repeated by zero strides)."
+        )
+    budget[0] -= nbytes
     if 0 in size:
         array = np.zeros(size, dtype=data.dtype)
     else:

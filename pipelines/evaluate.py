@@ -21,6 +21,7 @@ the defaults, and the program says so.
 
 import os
 import sys
+import zipfile
 
 import numpy as np
 from absl import app, flags
@@ -153,11 +154,33 @@ def model_input_size(path):
     return load_keras_model(path).input_shape[1]
 
 
+class ModelFileError(ValueError):
+    """A `.keras` file that cannot be loaded: not a Keras archive, truncated or
+    damaged. The message names the file."""
+
+
 def load_keras_model(path):
-    """A `.keras` model (safe mode), with the input contract its file records attached."""
+    """A `.keras` model (safe mode), with the input contract its file records attached.
+
+    Raises:
+        FileNotFoundError: no such file.
+        ModelFileError: not a `.keras` archive, or damaged.
+    """
     import keras
 
-    model = keras.saving.load_model(path, compile=False)
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"{path}: no such file")
+    if not zipfile.is_zipfile(path):
+        raise ModelFileError(f"{path}: not a .keras model (a zip archive of config.json and weights)")
+    try:
+        model = keras.saving.load_model(path, compile=False)
+    except Exception as error:  # Keras' loader raises nearly any type on a damaged archive.
+        text = str(error).strip()
+        reason = text.splitlines()[0][:300] if text else ""
+        raise ModelFileError(
+            f"{path}: damaged .keras model ({type(error).__name__}{': ' + reason if reason else ''})"
+        ) from error
     return input_contract.attach(model, input_contract.read(path))
 
 

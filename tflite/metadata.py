@@ -41,7 +41,7 @@ import numpy as np
 
 from keras_shufflenet import input_contract
 from keras_shufflenet.tflite import _metadata_schema_py_generated as md
-from keras_shufflenet.tflite.device import graph
+from keras_shufflenet.tflite.device import graph, runtime
 
 METADATA_NAME = "TFLITE_METADATA"
 METADATA_IDENTIFIER = b"M001"
@@ -295,6 +295,7 @@ def _as_bytes(source):
         return f.read()
 
 
+@runtime.reads_tflite
 def metadata_buffer(source):
     """The raw "TFLITE_METADATA" buffer of a `.tflite` (path or bytes), or None."""
     data = _as_bytes(source)
@@ -305,6 +306,7 @@ def metadata_buffer(source):
     return None
 
 
+@runtime.reads_tflite
 def associated_files(source):
     """The files packed after the model flatbuffer: `{name: bytes}` (empty if none)."""
     data = _as_bytes(source)
@@ -322,8 +324,11 @@ def _floats(values):
     return None if values is None else [float(v) for v in values]
 
 
+@runtime.reads_tflite
 def read_metadata(source):
     """The model metadata of a `.tflite` (path or bytes) as plain Python, or None.
+
+    A damaged file raises `TFLiteFileError` (a `ValueError` naming the file).
 
     Returns a dict with `name`, `description`, `version`, `author`, `license`,
     `min_parser_version`, `input` (`name`, `mean`, `std`, `color_space`,

@@ -47,11 +47,15 @@ def schema():
     return schema_py_generated
 
 
+@runtime.reads_tflite
 def read_model(source):
     """The mutable `ModelT` of a `.tflite` file (a path) or of its bytes.
 
     Buffers stored after the flatbuffer (models over 2 GB) are read in, so
     `pack_model(read_model(x))` is a self-contained model.
+
+    Raises:
+        TFLiteFileError: not TFLite, or damaged (the message names the file).
     """
     if isinstance(source, (str, os.PathLike)):
         runtime.check_tflite_file(source)
@@ -60,11 +64,16 @@ def read_model(source):
     else:
         data = bytes(source)
         if data[4:8] != runtime.TFLITE_IDENTIFIER:
-            raise ValueError("not a TFLite model (no 'TFL3' flatbuffer identifier)")
+            raise runtime.TFLiteFileError("not a TFLite model (no 'TFL3' flatbuffer identifier)")
     fb = schema()
     model = fb.ModelT.InitFromObj(fb.Model.GetRootAs(data, 0))
-    for buffer in model.buffers:
+    for buffer in model.buffers or ():
         if buffer.offset:
+            if buffer.offset + buffer.size > len(data):
+                raise runtime.TFLiteFileError(
+                    f"a buffer of {buffer.size} bytes at {buffer.offset} lies past the "
+                    f"end of the {len(data)}-byte file"
+                )
             buffer.data = np.frombuffer(data[buffer.offset : buffer.offset + buffer.size], np.uint8)
             buffer.offset = buffer.size = 0
     return model
@@ -226,8 +235,13 @@ class GraphSummary:
         return None
 
 
+@runtime.reads_tflite
 def summarize(source):
-    """A `GraphSummary` of a `.tflite` file (a path) or of its bytes."""
+    """A `GraphSummary` of a `.tflite` file (a path) or of its bytes.
+
+    Raises:
+        TFLiteFileError: not TFLite, or damaged (the message names the file).
+    """
     model = read_model(source)
     graph = model.subgraphs[0]
     ops = tuple(

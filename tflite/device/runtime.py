@@ -4,8 +4,12 @@ No TensorFlow or Keras import here: this module goes to devices with the
 benchmark tool. `ai-edge-litert` is preferred; `tflite-runtime` is the fallback.
 """
 
+import contextlib
+import functools
 import os
+import struct
 import sys
+import zipfile
 
 import numpy as np
 
@@ -27,15 +31,62 @@ def load_interpreter_class():
 TFLITE_IDENTIFIER = b"TFL3"
 
 
+class TFLiteFileError(ValueError):
+    """A `.tflite` file that is not TFLite, is truncated or damaged, or that LiteRT
+    cannot load. The one-line message starts with the file's name."""
+
+
+# What reading a damaged flatbuffer (offsets or lengths pointing anywhere) can raise.
+_PARSE_ERRORS = (
+    ValueError, TypeError, IndexError, KeyError, AttributeError, struct.error, UnicodeDecodeError,
+    OverflowError, RecursionError, MemoryError, zipfile.BadZipFile, EOFError,
+)
+
+
+def source_name(source):
+    """How error messages name a model given as a path or as bytes."""
+    return os.fspath(source) if isinstance(source, (str, os.PathLike)) else "<model bytes>"
+
+
+@contextlib.contextmanager
+def reading(source):
+    """Turns what parsing a damaged `.tflite` raises into a `TFLiteFileError` that
+    names `source` (a path, or bytes)."""
+    name = source_name(source)
+    try:
+        yield
+    except TFLiteFileError as error:
+        if name in str(error):
+            raise
+        raise TFLiteFileError(f"{name}: {error}") from error
+    except _PARSE_ERRORS as error:
+        reason = str(error).strip().splitlines()[0][:200] if str(error).strip() else ""
+        raise TFLiteFileError(
+            f"{name}: damaged TFLite file ({type(error).__name__}{': ' + reason if reason else ''})"
+        ) from error
+
+
+def reads_tflite(function):
+    """Decorates a reader whose first argument is a `.tflite` path or its bytes:
+    damaged input raises `TFLiteFileError` naming it (see `reading`)."""
+
+    @functools.wraps(function)
+    def reader(source, *args, **kwargs):
+        with reading(source):
+            return function(source, *args, **kwargs)
+
+    return reader
+
+
 def check_tflite_file(path):
-    """Raises a one-line ValueError/FileNotFoundError if `path` is not a readable `.tflite`."""
+    """Raises a one-line TFLiteFileError/FileNotFoundError if `path` is not a readable `.tflite`."""
     if not os.path.exists(path):
         raise FileNotFoundError(f"{path}: no such file")
     size = os.path.getsize(path)
     with open(path, "rb") as f:
         header = f.read(8)
     if size < 8 or header[4:8] != TFLITE_IDENTIFIER:
-        raise ValueError(
+        raise TFLiteFileError(
             f"{path}: not a TFLite model (no 'TFL3' flatbuffer identifier; {size} bytes)"
         )
 
@@ -77,7 +128,7 @@ def make_interpreter(path, num_threads=1, use_xnnpack=True, delegates=()):
         interpreter.allocate_tensors()
     except (ValueError, RuntimeError) as error:
         first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise ValueError(f"{path}: cannot be loaded by LiteRT ({first_line})") from error
+        raise TFLiteFileError(f"{path}: cannot be loaded by LiteRT ({first_line})") from error
     return interpreter
 
 
