@@ -7,9 +7,11 @@ mmpretrain's). The first call downloads the published `.pth` file with
 `~/.keras/models`), checks that its sha256 starts with the hex digits in its
 name (the convention of both projects), converts it without PyTorch
 (`keras_shufflenet.pth` and the converters in `LAYOUTS`) and
-caches the result as a Keras `.weights.h5` next to it. Later calls read only
-that file. A download whose hash does not match is deleted and refused, and
-nothing is cached.
+caches the result as a Keras `.weights.h5` next to it, with its sha256 in a
+`.sha256` file written after it. Later calls read only that file, once its
+hash matches: a damaged or half-written entry is deleted and rebuilt from the
+`.pth`, never loaded. A download whose hash does not match is deleted and
+refused, and nothing is cached.
 
 The published files, with their publishers' ImageNet accuracy (their
 numbers, not measured here) and evaluation transforms, are data in
@@ -87,6 +89,7 @@ CACHE_SUBDIR = "models"
 CONVERSION_VERSION = 1
 TORCH_SUFFIXES = (".pth", ".pt", ".pth.tar")
 KERAS_SUFFIX = ".weights.h5"
+HASH_SUFFIX = ".sha256"  # beside a converted cache entry: its sha256
 
 
 class WeightsFileError(ValueError):
@@ -181,8 +184,11 @@ def imagenet_weights_path(family, width, groups=None, cache_dir=None, *, build_r
     cache_dir = _cache_dir(cache_dir)
     name = published.name
     converted = converted_weights_path(published, cache_dir)
-    if os.path.exists(converted):
+    if _cache_entry_is_whole(converted):
         return converted
+    for damaged in (converted, converted + HASH_SUFFIX):
+        if os.path.exists(damaged):
+            os.remove(damaged)
     if build_reference is None:
         raise ValueError(
             f"{converted!r} is not cached yet: converting {name!r} needs `build_reference`, "
@@ -195,6 +201,7 @@ def imagenet_weights_path(family, width, groups=None, cache_dir=None, *, build_r
     model = build_reference()
     _load_state_dict(model, pth.load_state_dict(source), family, source=f"The weights in {name!r}")
     save_weights_atomic(model, converted)
+    _write_atomic(converted + HASH_SUFFIX, sha256_of(converted) + "\n")
     return converted
 
 
@@ -209,6 +216,23 @@ def converted_weights_path(published, cache_dir=None):
     return os.path.join(
         _cache_dir(cache_dir), CACHE_SUBDIR, f"{stem}.keras{CONVERSION_VERSION}{KERAS_SUFFIX}"
     )
+
+
+def _cache_entry_is_whole(path):
+    """Whether the converted weights at `path` are as written: their sha256 is the
+    one recorded beside them (missing when the writer was killed in between)."""
+    try:
+        with open(path + HASH_SUFFIX, encoding="ascii") as f:
+            recorded = f.read().strip()
+        return sha256_of(path) == recorded
+    except (OSError, UnicodeDecodeError):
+        return False
+
+
+def _write_atomic(path, text):
+    with _atomic_path(path) as tmp:
+        with open(tmp, "w", encoding="ascii") as f:
+            f.write(text)
 
 
 def verify_hash_in_name(path):
@@ -279,18 +303,27 @@ def load_weights_file(model, path, *, family):
 
 
 def save_weights_atomic(model, path):
-    """`model.save_weights(path)` through a temporary file and `os.replace`."""
+    """`model.save_weights(path)` through a temporary file and `os.replace`: on any
+    error (a full disk) the previous file stays as it was and no temporary is left."""
+    with _atomic_path(path) as tmp:
+        model.save_weights(tmp, overwrite=True)
+    return path
+
+
+@contextlib.contextmanager
+def _atomic_path(path):
+    """A temporary path beside `path` (same suffix) that replaces it on success."""
     directory = os.path.dirname(os.path.abspath(path))
     os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=KERAS_SUFFIX)
+    suffix = KERAS_SUFFIX if path.endswith(KERAS_SUFFIX) else os.path.splitext(path)[1]
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=suffix)
     os.close(fd)
     try:
-        model.save_weights(tmp, overwrite=True)
+        yield tmp
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)
-    return path
 
 
 def _load_keras_weights(model, path):

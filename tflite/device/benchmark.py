@@ -274,6 +274,12 @@ class _Runner:
         return time.perf_counter_ns() - start
 
 
+def _naming(path, error):
+    """The one-line error of a model, starting with its file's path."""
+    message = one_line(error)
+    return message if str(path) in message else f"{path}: {message}"
+
+
 def _measure_setting(paths, names, setting, config, progress):
     results = [new_result(n, p, setting) for n, p in zip(names, paths)]
     delegates = []
@@ -291,7 +297,7 @@ def _measure_setting(paths, names, setting, config, progress):
         try:
             runners.append(_Runner(r, delegates, config, rng, cache))
         except Exception as error:  # one bad model must not stop the others
-            r.error = one_line(error)
+            r.error = _naming(r.path, error)
     progress(f"{setting.label}: loaded {len(runners)}/{len(results)} model(s), warming up")
 
     def round_robin(step, timed):
@@ -302,7 +308,7 @@ def _measure_setting(paths, names, setting, config, progress):
             try:
                 ns = runner.invoke()
             except Exception as error:
-                runner.result.error = one_line(error)
+                runner.result.error = _naming(runner.result.path, error)
                 continue
             if timed:
                 runner.latencies_ms.append(ns / 1e6)

@@ -43,6 +43,11 @@ _PARSE_ERRORS = (
 )
 
 
+def _first_line(error):
+    text = str(error).strip()
+    return text.splitlines()[0][:300] if text else type(error).__name__
+
+
 def source_name(source):
     """How error messages name a model given as a path or as bytes."""
     return os.fspath(source) if isinstance(source, (str, os.PathLike)) else "<model bytes>"
@@ -60,9 +65,8 @@ def reading(source):
             raise
         raise TFLiteFileError(f"{name}: {error}") from error
     except _PARSE_ERRORS as error:
-        reason = str(error).strip().splitlines()[0][:200] if str(error).strip() else ""
         raise TFLiteFileError(
-            f"{name}: damaged TFLite file ({type(error).__name__}{': ' + reason if reason else ''})"
+            f"{name}: damaged TFLite file ({type(error).__name__}: {_first_line(error)})"
         ) from error
 
 
@@ -127,8 +131,7 @@ def make_interpreter(path, num_threads=1, use_xnnpack=True, delegates=()):
         interpreter = Interpreter(**kwargs)
         interpreter.allocate_tensors()
     except (ValueError, RuntimeError) as error:
-        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise TFLiteFileError(f"{path}: cannot be loaded by LiteRT ({first_line})") from error
+        raise TFLiteFileError(f"{path}: cannot be loaded by LiteRT ({_first_line(error)})") from error
     return interpreter
 
 
@@ -160,8 +163,14 @@ class TFLiteClassifier:
     def __init__(self, path, num_threads=1):
         self.path = str(path)
         self.interpreter = make_interpreter(path, num_threads=num_threads)
-        (self.input,) = self.interpreter.get_input_details()
-        (self.output,) = self.interpreter.get_output_details()
+        with reading(self.path):  # tensor names and shapes come from the file
+            inputs, outputs = self.interpreter.get_input_details(), self.interpreter.get_output_details()
+        if len(inputs) != 1 or len(outputs) != 1:
+            raise ValueError(
+                f"{self.path}: a classifier has one input and one output; this model has "
+                f"{len(inputs)} and {len(outputs)}"
+            )
+        (self.input,), (self.output,) = inputs, outputs
 
     @property
     def input_shape(self):
@@ -191,6 +200,9 @@ class TFLiteClassifier:
         outputs = []
         for image in self.quantize_input(images):
             self.interpreter.set_tensor(self.input["index"], image[None])
-            self.interpreter.invoke()
+            try:
+                self.interpreter.invoke()
+            except RuntimeError as error:
+                raise TFLiteFileError(f"{self.path}: LiteRT cannot run it ({_first_line(error)})") from error
             outputs.append(self.dequantize_output(self.interpreter.get_tensor(self.output["index"]))[0])
         return np.stack(outputs)
