@@ -44,7 +44,7 @@ import h5py
 import keras
 
 from keras_shufflenet import (
-    input_contract, megvii_weights, mmpretrain_weights, preprocessing, pth, torchvision_weights,
+    _files, input_contract, megvii_weights, mmpretrain_weights, preprocessing, pth, torchvision_weights,
 )
 from keras_shufflenet.catalogue import (  # noqa: F401  (re-exported: the table lives there)
     _HASH_IN_NAME,
@@ -230,7 +230,7 @@ def _cache_entry_is_whole(path):
 
 
 def _write_atomic(path, text):
-    with _atomic_path(path) as tmp:
+    with _files.atomic_path(path) as tmp:
         with open(tmp, "w", encoding="ascii") as f:
             f.write(text)
 
@@ -304,26 +304,11 @@ def load_weights_file(model, path, *, family):
 
 def save_weights_atomic(model, path):
     """`model.save_weights(path)` through a temporary file and `os.replace`: on any
-    error (a full disk) the previous file stays as it was and no temporary is left."""
-    with _atomic_path(path) as tmp:
+    error the previous file stays as it was and no temporary is left; a full disk
+    raises `DiskFullError` saying so."""
+    with _files.atomic_path(path) as tmp:
         model.save_weights(tmp, overwrite=True)
     return path
-
-
-@contextlib.contextmanager
-def _atomic_path(path):
-    """A temporary path beside `path` (same suffix) that replaces it on success."""
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    suffix = KERAS_SUFFIX if path.endswith(KERAS_SUFFIX) else os.path.splitext(path)[1]
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=suffix)
-    os.close(fd)
-    try:
-        yield tmp
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
 
 
 def _load_keras_weights(model, path):

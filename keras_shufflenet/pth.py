@@ -276,7 +276,10 @@ def _read_record(archive, info, path, file_size):
             f"{path!r}: record {info.filename!r} claims {info.file_size} bytes "
             f"({info.compress_size} stored), more than the {file_size}-byte file can hold."
         )
-    return archive.read(info)
+    try:
+        return archive.read(info)
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError, RuntimeError) as error:
+        raise PthFormatError(f"{path!r} is a damaged zip archive: {error}") from error
 
 
 def _load_zip(path):

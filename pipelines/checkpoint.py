@@ -27,6 +27,8 @@ def weights_name(epoch):
 def read_state(directory):
     """The last saved state (dict with "epoch", "weights", "fingerprint") or None."""
     path = os.path.join(directory, STATE_FILE)
+    if os.path.isdir(directory):
+        files.remove_temporaries(directory)  # what writes killed by SIGKILL left; never read
     if not os.path.exists(path):
         return None
     state = files.read_json(path)

@@ -1,35 +1,9 @@
-"""Atomic file writes: a reader (or a run killed half-way) never sees a half-written file."""
+"""Text and JSON written atomically (`keras_shufflenet._files`: a reader, or a run
+killed half-way, never sees a half-written file; a full disk names the file kept)."""
 
-import contextlib
 import json
-import os
-import tempfile
 
-
-@contextlib.contextmanager
-def atomic_path(path):
-    """Yields a temporary path in `path`'s folder; on success it replaces `path`.
-
-    The temporary name ends with `path`'s own name, so writers that check the
-    suffix (`.keras`, `.weights.h5`, `.png`) accept it. On error nothing is left.
-    """
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix="-" + os.path.basename(path))
-    os.close(fd)
-    try:
-        yield tmp
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give what open() would
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-
-
-def _umask():
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+from keras_shufflenet._files import DiskFullError, atomic_path, remove_temporaries  # noqa: F401
 
 
 def write_text(path, text):

@@ -30,6 +30,8 @@ import sys
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+# Set to 1 for a worker whose reader needs the large seed's model (`.weights.h5`).
+LARGE_ENV = "MUTATION_LARGE_SEEDS"
 # Integers that make a length or an offset read from the file absurd.
 _HOSTILE_INTS = (0, 1, 0x7F, 0xFF, 0x7FFF, 0xFFFF, 0x7FFFFFFF, 0xFFFFFFFF, 1 << 40, (1 << 62) - 1)
 
@@ -117,11 +119,13 @@ class Campaign:
         self.worker = None
 
     def _start(self, report):
-        self.worker = subprocess.Popen(
-            [sys.executable, os.path.join(HERE, "mutation.py"), "--worker", self.reader],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-            env=self.env, text=True, bufsize=1,
-        )
+        self.log = os.path.join(self.workdir, f"worker-{self.reader}-{report.worker_starts}.log")
+        with open(self.log, "wb") as log:
+            self.worker = subprocess.Popen(
+                [sys.executable, os.path.join(HERE, "mutation.py"), "--worker", self.reader],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log,
+                env=self.env, text=True, bufsize=1,
+            )
         report.worker_starts += 1
         ready = self._answer(timeout_s=300)  # set-up: imports, building a model
         if ready is None or "ready" not in ready:
@@ -166,7 +170,8 @@ class Campaign:
                     outcome, message, seconds = "timeout", f"no answer in {self.timeout_s:.0f} s", self.timeout_s
                     self._stop()
                 elif "died" in answer:
-                    outcome, message, seconds = "crash", f"worker exit status {answer['died']}", 0.0
+                    outcome, seconds = "crash", 0.0
+                    message = f"worker exit status {answer['died']}: {_tail(self.log)}"
                     self._stop()
                 else:
                     outcome, message, seconds = answer["outcome"], answer["message"], answer["seconds"]
@@ -293,10 +298,15 @@ def _shufflenet(size):
     return keras_shufflenet.ShuffleNetV2(0.5, input_shape=(size, size, 3), classes=10, weights=None)
 
 
+def _weights_model(large):
+    """The model a `.weights.h5` seed is saved from and its mutants are loaded into."""
+    return _shufflenet(32) if large else _small_keras_model()
+
+
 def _keras_seed(reader, directory, large):
-    if reader == "weights_h5":  # the ShuffleNet the worker loads it into
-        path = os.path.join(directory, "shufflenet.weights.h5")
-        _shufflenet(32).save_weights(path)
+    if reader == "weights_h5":
+        path = os.path.join(directory, f"{'shufflenet' if large else 'small'}.weights.h5")
+        _weights_model(large).save_weights(path)
         return path
     path = os.path.join(directory, "model.keras")
     (_shufflenet(32) if large else _small_keras_model()).save(path)
@@ -326,6 +336,12 @@ def _image_seed(directory):
     return path
 
 
+def _tail(path, lines=3):
+    with open(path, errors="replace") as f:
+        kept = [line.strip() for line in f if line.strip() and not line.startswith(("E0000", "W0000", "I0000"))]
+    return " | ".join(kept[-lines:])[-500:]
+
+
 # --- The worker: the readers, as a user calls them ------------------------------------------
 
 def _refusal(error, path, documented):
@@ -345,10 +361,12 @@ def _setup(reader):
     if reader == "weights_h5":
         from keras_shufflenet import pretrained
 
-        model = _shufflenet(32)
+        model = _weights_model(large=os.environ.get(LARGE_ENV) == "1")
         # ValueError: a file of another architecture (a shape changed), named by layer.
         return (lambda path: pretrained.load_weights_file(model, path)), (pretrained.WeightsFileError, ValueError)
     if reader == "keras":
+        import keras  # noqa: F401  (imported at set-up, not inside the first input's time)
+
         from keras_shufflenet.pipelines import evaluate
 
         return evaluate.load_keras_model, (evaluate.ModelFileError,)
@@ -455,7 +473,8 @@ def _worker(reader):
         seconds = time.perf_counter() - start
         peak = _status_mb("VmHWM")
         print(json.dumps({"outcome": outcome, "message": message, "seconds": seconds, "peak_rss_mb": peak,
-                          "result": result}), file=out, flush=True)
+                          "result": result}, default=lambda value: None),  # arrays read: not sent
+              file=out, flush=True)
 
 
 if __name__ == "__main__" and sys.argv[1:2] == ["--worker"]:

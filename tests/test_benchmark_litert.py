@@ -10,6 +10,7 @@ import sys
 
 import numpy as np
 import pytest
+import side_venvs
 
 from keras_shufflenet.tflite.device import benchmark
 from keras_shufflenet.tflite.device.benchmark import RunConfig, Setting
@@ -69,27 +70,10 @@ def test_median_agrees_with_litert_benchmark(cnn):
 
 @pytest.fixture(scope="session")
 def litert_only_python():
-    """Python of a venv with only numpy + ai-edge-litert, kept in the user's cache
-    folder (~/.cache/keras_shufflenet) so later runs skip the install."""
-    cache = pathlib.Path(os.environ.get("XDG_CACHE_HOME") or pathlib.Path.home() / ".cache")
-    folder = cache / "keras_shufflenet" / "litert_only_venv"
-    python = folder / "bin" / "python"
-    probe = [str(python), "-c", "import numpy, ai_edge_litert.interpreter"]
-    if python.exists() and subprocess.run(probe, capture_output=True).returncode == 0:
-        return python
-    shutil.rmtree(folder, ignore_errors=True)
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    base = getattr(sys, "_base_executable", sys.executable)
-    done = subprocess.run([base, "-m", "venv", str(folder)], capture_output=True, text=True)
-    if done.returncode != 0:
-        pytest.skip(f"cannot create a venv: {done.stderr.strip()[-300:]}")
-    done = subprocess.run(
-        [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", "numpy", "ai-edge-litert"],
-        capture_output=True, text=True, timeout=600,
+    """Python of a venv with only numpy + ai-edge-litert (`side_venvs`, cached)."""
+    return side_venvs.cached_venv(
+        "litert_only_venv", ["numpy", "ai-edge-litert"], probe="import numpy, ai_edge_litert.interpreter"
     )
-    if done.returncode != 0:
-        pytest.skip(f"pip cannot install numpy + ai-edge-litert here: {done.stderr.strip()[-300:]}")
-    return python
 
 
 def test_copied_files_run_with_only_numpy_and_litert(litert_only_python, cnn, tmp_path):

@@ -162,17 +162,21 @@ def test_protocol_5_bytearray_is_refused_before_its_allocation(tmp_path):
 
 # --- The cached converted ImageNet weights -----------------------------------------------------
 
+@pytest.fixture(scope="module")
+def reference_v2():
+    return keras_shufflenet.ShuffleNetV2(0.5, weights=None)
+
+
 @pytest.mark.parametrize("damage", ["flip", "truncate", "no_hash"])
-def test_damaged_cache_entry_is_rebuilt_never_loaded(tmp_path, monkeypatch, damage):
+def test_damaged_cache_entry_is_rebuilt_never_loaded(tmp_path, monkeypatch, damage, reference_v2):
     """A cache entry that is not what was written is deleted and rebuilt from the `.pth`."""
     key = ("v2", 0.5, None)
     cache_dir = tmp_path / "keras_home"
     converted = []
 
     def convert(family, width, groups):  # stands in for the reference model built from the .pth
-        model = keras_shufflenet.ShuffleNetV2(0.5, weights=None)
-        converted.append(model)
-        return model
+        converted.append(reference_v2)
+        return reference_v2
 
     name = pretrained.PUBLISHED[key].name
     source = cache_dir / pretrained.CACHE_SUBDIR / name

@@ -40,6 +40,7 @@ class TFLiteFileError(ValueError):
 _PARSE_ERRORS = (
     ValueError, TypeError, IndexError, KeyError, AttributeError, struct.error, UnicodeDecodeError,
     OverflowError, RecursionError, MemoryError, zipfile.BadZipFile, EOFError,
+    NotImplementedError, RuntimeError,  # zipfile: unknown version or method, "encrypted"
 )
 
 
