@@ -42,8 +42,13 @@ def read_state(directory):
 def save(model, directory, *, epoch, fingerprint, keep=KEEP):
     """Saves weights and optimizer state after `epoch` epochs; keeps the newest `keep` files."""
     name = weights_name(epoch)
-    with files.atomic_path(os.path.join(directory, name)) as tmp:
-        model.save_weights(tmp, overwrite=True)
+    try:
+        with files.atomic_path(os.path.join(directory, name)) as tmp:
+            model.save_weights(tmp, overwrite=True)
+    except files.DiskFullError as error:
+        last = read_state(directory)
+        kept = f"the checkpoint after epoch {last['epoch']} is kept to resume from" if last else "no checkpoint yet"
+        raise files.DiskFullError(error.errno, f"{error.strerror} ({kept})") from error
     files.write_json(
         os.path.join(directory, STATE_FILE),
         {"epoch": epoch, "weights": name, "fingerprint": fingerprint, "saved": time.time()},
