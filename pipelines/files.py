@@ -3,7 +3,7 @@ killed half-way, never sees a half-written file; a full disk names the file kept
 
 import json
 
-from keras_shufflenet._files import DiskFullError, atomic_path, remove_temporaries  # noqa: F401
+from keras_shufflenet._files import TEMPORARY_PREFIX, DiskFullError, atomic_path, remove_temporaries  # noqa: F401
 
 
 def write_text(path, text):
