@@ -220,13 +220,25 @@ def converted_weights_path(published, cache_dir=None):
 
 def _cache_entry_is_whole(path):
     """Whether the converted weights at `path` are as written: their sha256 is the
-    one recorded beside them (missing when the writer was killed in between)."""
+    one recorded beside them. Without a record (a run killed between the two
+    writes, or a file copied in by hand for a machine without internet) a file
+    that HDF5 reads through is adopted and its hash recorded."""
+    if not os.path.exists(path):
+        return False
     try:
         with open(path + HASH_SUFFIX, encoding="ascii") as f:
-            recorded = f.read().strip()
-        return sha256_of(path) == recorded
+            return sha256_of(path) == f.read().strip()
+    except FileNotFoundError:
+        pass
     except (OSError, UnicodeDecodeError):
         return False
+    try:
+        with h5py.File(path, "r") as f:
+            f.visititems(lambda name, item: item[()] if isinstance(item, h5py.Dataset) else None)
+    except Exception:  # HDF5 raises many types on a damaged file; any means rebuild
+        return False
+    _write_atomic(path + HASH_SUFFIX, sha256_of(path) + "\n")
+    return True
 
 
 def _write_atomic(path, text):

@@ -363,7 +363,8 @@ def _setup(reader):
 
         model = _weights_model(large=os.environ.get(LARGE_ENV) == "1")
         # ValueError: a file of another architecture (a shape changed), named by layer.
-        return (lambda path: pretrained.load_weights_file(model, path)), (pretrained.WeightsFileError, ValueError)
+        return (lambda path: pretrained.load_weights_file(model, path, family="v2")), (
+            pretrained.WeightsFileError, ValueError)
     if reader == "keras":
         import keras  # noqa: F401  (imported at set-up, not inside the first input's time)
 

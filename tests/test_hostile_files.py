@@ -167,14 +167,14 @@ def reference_v2():
     return keras_shufflenet.ShuffleNetV2(0.5, weights=None)
 
 
-@pytest.mark.parametrize("damage", ["flip", "truncate", "no_hash"])
+@pytest.mark.parametrize("damage", ["flip", "truncate", "truncate_no_hash", "no_hash"])
 def test_damaged_cache_entry_is_rebuilt_never_loaded(tmp_path, monkeypatch, damage, reference_v2):
     """A cache entry that is not what was written is deleted and rebuilt from the `.pth`."""
     key = ("v2", 0.5, None)
     cache_dir = tmp_path / "keras_home"
     converted = []
 
-    def convert(family, width, groups):  # stands in for the reference model built from the .pth
+    def build_reference():  # the model the converted file is saved from
         converted.append(reference_v2)
         return reference_v2
 
@@ -185,14 +185,15 @@ def test_damaged_cache_entry_is_rebuilt_never_loaded(tmp_path, monkeypatch, dama
     monkeypatch.setattr(pretrained.keras.utils, "get_file", lambda *a, **k: str(source))
     monkeypatch.setattr(pretrained, "verify_hash_in_name", lambda path: None)
     monkeypatch.setattr(pretrained.pth, "load_state_dict", lambda path: {})
-    monkeypatch.setattr(pretrained, "_load_state_dict", lambda model, state_dict, source: model)
-    monkeypatch.setattr(pretrained, "_reference_model", convert)
+    monkeypatch.setattr(pretrained, "_load_state_dict", lambda model, state_dict, family, source: model)
 
-    path = pretrained.imagenet_weights_path("v2", 0.5, cache_dir=str(cache_dir))
+    def weights_path():
+        return pretrained.imagenet_weights_path("v2", 0.5, cache_dir=str(cache_dir), build_reference=build_reference)
+
+    path = weights_path()
     assert len(converted) == 1 and os.path.exists(path + pretrained.HASH_SUFFIX)
     good = open(path, "rb").read()
-    assert pretrained.imagenet_weights_path("v2", 0.5, cache_dir=str(cache_dir)) == path
-    assert len(converted) == 1  # a whole entry is used as it is
+    assert weights_path() == path and len(converted) == 1  # a whole entry is used as it is
 
     if damage == "flip":
         damaged = bytearray(good)
@@ -200,8 +201,14 @@ def test_damaged_cache_entry_is_rebuilt_never_loaded(tmp_path, monkeypatch, dama
         open(path, "wb").write(bytes(damaged))
     elif damage == "truncate":
         open(path, "wb").write(good[: len(good) // 3])
-    else:  # killed between the weights and their hash
+    elif damage == "truncate_no_hash":  # half-written by something else, no hash beside it
+        open(path, "wb").write(good[: len(good) // 3])
         os.remove(path + pretrained.HASH_SUFFIX)
-    assert pretrained.imagenet_weights_path("v2", 0.5, cache_dir=str(cache_dir)) == path
-    assert len(converted) == 2
-    assert open(path, "rb").read() != b"" and pretrained._cache_entry_is_whole(path)
+    else:  # killed between the (complete) weights and their hash, or copied in by hand
+        os.remove(path + pretrained.HASH_SUFFIX)
+        assert weights_path() == path and len(converted) == 1  # complete: adopted, hash recorded
+        assert open(path + pretrained.HASH_SUFFIX).read().strip() == pretrained.sha256_of(path)
+        return
+    assert weights_path() == path
+    assert len(converted) == 2  # rebuilt, never loaded
+    assert open(path, "rb").read() == good and pretrained._cache_entry_is_whole(path)

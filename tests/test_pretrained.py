@@ -281,7 +281,7 @@ def test_imagenet_weights_download_verify_convert_then_cache_only(
     model = keras_shufflenet.ShuffleNetV2(0.5, weights="imagenet", classifier_activation=None)
     assert server.requests == [f"/{name}"]
     converted = cache / f"{name[:-4]}.keras{pretrained.CONVERSION_VERSION}.weights.h5"
-    assert sorted(os.listdir(cache)) == sorted([name, converted.name])
+    assert sorted(os.listdir(cache)) == sorted([name, converted.name, converted.name + pretrained.HASH_SUFFIX])
 
     _, path = reference[0.5]
     expected = torchvision_weights.convert_state_dict(
