@@ -25,7 +25,7 @@ from test_pth import _Storage, _Tensor, write_legacy_pth, write_zip_pth
 # loads a Keras model.
 CAMPAIGNS = [
     ("pth_zip", 300), ("pth_legacy", 300), ("tflite_graph", 200), ("tflite_metadata", 200),
-    ("tflite_classifier", 200), ("tflite_benchmark", 100), ("weights_h5", 40), ("keras", 30),
+    ("tflite_classifier", 200), ("tflite_benchmark", 100), ("weights_h5", 25), ("keras", 20),
 ]
 # Bounds one input must stay within (the seeds are at most 1.5 MB; a 2-core CI machine
 # shared with other jobs).
@@ -43,11 +43,11 @@ def seeds(tmp_path_factory):
     return made
 
 
-def _assert_bounded(report):
+def _assert_bounded(report, max_seconds=MAX_SECONDS):
     text = "\n".join(report.lines())
     assert not report.failures, text
     assert report.tried > 0 and any(o.startswith("refused:") for o in report.outcomes), text
-    assert report.slowest_s < MAX_SECONDS, text
+    assert report.slowest_s < max_seconds, text
     assert report.peak_rss_mb - report.baseline_rss_mb < MAX_GROWTH_MB, text
 
 
@@ -60,10 +60,10 @@ def test_mutation_campaign(seeds, reader, count, tmp_path):
 
 
 def test_mutated_images_are_decoded_or_skipped_by_name(seeds, tmp_path):
-    report = mutation.image_folder_campaign(seeds["image_folder"], count=200, seed=1, workdir=str(tmp_path))
+    report = mutation.image_folder_campaign(seeds["image_folder"], count=120, seed=1, workdir=str(tmp_path))
     print("\n".join(report.lines()))
-    assert report.outcomes["ok"] + report.outcomes["refused:skipped"] == 200
-    _assert_bounded(report)
+    assert report.outcomes["ok"] + report.outcomes["refused:skipped"] == 120
+    _assert_bounded(report, max_seconds=60)  # one pass over the folder, graph building included
 
 
 def test_campaign_counts_a_crash_and_a_hang(tmp_path):
