@@ -99,6 +99,9 @@ class DatasetInfo:
             held as pixels.
         skipped: corrupt or undecodable images met so far (read it after
             iterating; each image counts once however many passes).
+        from_epoch: for training data built with `start_epoch`, a function
+            giving the same endless dataset from another epoch, without
+            reading the data again (None otherwise).
     """
 
     source: str
@@ -112,6 +115,7 @@ class DatasetInfo:
     cached: bool
     decoded_once: bool = False
     counter: DecodeCounter = dataclasses.field(default=None, repr=False)
+    from_epoch: object = dataclasses.field(default=None, repr=False)
 
     @property
     def skipped(self):
@@ -309,14 +313,17 @@ def build_dataset(
 
             return transform(examples(epoch_seed), train_fn)
 
+        def epochs_from(epoch):
+            # repeat().take(): skipped images are made up for, so every epoch has the same length.
+            return tf.data.Dataset.range(epoch, 2**62).flat_map(
+                lambda e: finish(one_epoch(e).repeat().take(num_examples))
+            )
+
         if start_epoch is None:
             keys = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).take(1)
             dataset = finish(keys.flat_map(one_epoch))
         else:
-            # repeat().take(): skipped images are made up for, so every epoch has the same length.
-            dataset = tf.data.Dataset.range(start_epoch, 2**62).flat_map(
-                lambda epoch: finish(one_epoch(epoch).repeat().take(num_examples))
-            )
+            dataset = epochs_from(start_epoch)
     else:
         normalize = contract is not None and contract.normalizes
 
@@ -339,6 +346,10 @@ def build_dataset(
         cached=cached,
         decoded_once=decoded_once,
         counter=counter,
+        from_epoch=(
+            (lambda epoch: epochs_from(epoch).prefetch(AUTOTUNE))
+            if training and start_epoch is not None else None
+        ),
     )
     return dataset, info
 

@@ -23,6 +23,11 @@ scales linearly with the batch you actually use (0.125 at batch 256).
 pixels (not the usual 4: a model this small, trained this briefly, underfits;
 its training accuracy stayed within 1.3 points of test accuracy with 4) and
 horizontal flips.
+
+With a time budget (`TrainConfig.time_budget`, `--time_budget=60m`) a recipe's
+`epochs` give way to the number that fits the budget (`pipelines.budget`); the
+budget needs a warmup of an epoch or more, which `cifar10`, `finetune` and
+`digits` have.
 """
 
 import dataclasses

@@ -9,6 +9,7 @@ As training goes the directory receives:
   history.csv    one row per epoch: loss, accuracy, top-5, validation, LR, seconds
   logs/          TensorBoard
   config.json    the recipe and settings of the run
+  budget.json    with a time budget: the measured step time and the epochs chosen
 and at the end model.keras (float32, takes RGB pixels in [0, 255]),
 labels.txt, curves.png (loss and accuracy) and result.json.
 """
@@ -56,6 +57,10 @@ class RunDir:
     @property
     def config(self):
         return self._path("config.json")
+
+    @property
+    def budget(self):
+        return self._path("budget.json")
 
     @property
     def logs(self):

@@ -55,15 +55,20 @@ class WarmupDecay(keras.optimizers.schedules.LearningRateSchedule):
         }
 
 
-def make_optimizer(recipe, steps_per_epoch, batch_size):
-    """SGD with momentum and the recipe's schedule, its peak scaled linearly to `batch_size`."""
+def make_schedule(recipe, steps_per_epoch, batch_size):
+    """The recipe's `WarmupDecay` over `recipe.epochs`, its peak scaled linearly to `batch_size`."""
     total = recipe.epochs * steps_per_epoch
-    schedule = WarmupDecay(
+    return WarmupDecay(
         peak=recipe.scaled_learning_rate(batch_size),
         total_steps=total,
         warmup_steps=min(int(round(recipe.warmup_epochs * steps_per_epoch)), total),
         decay=recipe.schedule,
     )
+
+
+def make_optimizer(recipe, steps_per_epoch, batch_size):
+    """SGD with momentum and the recipe's schedule (`make_schedule`)."""
     return keras.optimizers.SGD(
-        learning_rate=schedule, momentum=recipe.momentum, nesterov=recipe.nesterov
+        learning_rate=make_schedule(recipe, steps_per_epoch, batch_size),
+        momentum=recipe.momentum, nesterov=recipe.nesterov,
     )

@@ -3,6 +3,8 @@
     python -m keras_shufflenet.pipelines.train --model_dir=runs/digits               # offline demo
     python -m keras_shufflenet.pipelines.train --recipe=cifar10 \\
         --data=../shared/cifar10 --model_dir=runs/cifar10 --model=v2_0.5
+    python -m keras_shufflenet.pipelines.train --recipe=cifar10 \\
+        --data=../shared/cifar10 --model_dir=runs/c10_1h --time_budget=60m   # as many epochs as fit
     python -m keras_shufflenet.pipelines.train --recipe=imagenet --data=tfds:imagenet2012 \\
         --data_dir=~/tensorflow_datasets --model_dir=gs://... --strategy=mirrored
     python -m keras_shufflenet.pipelines.train --backend=jax ...     # another Keras backend
@@ -11,7 +13,8 @@ The model directory receives checkpoints, history.csv, logs and config.json as
 training goes, and model.keras (float32, takes RGB pixels in [0, 255]; its input
 contract, the recipe's image size and evaluation crop and the class names, is
 stored inside: `keras_shufflenet.input_contract`), labels.txt, curves.png and
-result.json at the end (`run_dir.RunDir` lists them).
+result.json at the end (`run_dir.RunDir` lists them); with a time budget,
+budget.json after the first epoch (`budget`).
 
 Run the same command again after an interruption (even SIGKILL): it resumes
 from the last checkpoint. With `--deterministic` the final weights equal those
@@ -31,13 +34,13 @@ from absl import app, flags, logging
 
 from keras_shufflenet import input_contract
 from keras_shufflenet.pipelines import callbacks as callbacks_lib
-from keras_shufflenet.pipelines import checkpoint, distribute, files, history, plots, recipes
+from keras_shufflenet.pipelines import budget, checkpoint, distribute, files, history, plots, recipes
 from keras_shufflenet.pipelines.data import build_dataset
 from keras_shufflenet.pipelines.evaluate import evaluate_keras, format_accuracy
 from keras_shufflenet.pipelines.models import build_model, dtype_policy
 from keras_shufflenet.pipelines.recipes import Recipe
 from keras_shufflenet.pipelines.run_dir import RunDir
-from keras_shufflenet.pipelines.schedules import make_optimizer
+from keras_shufflenet.pipelines.schedules import make_optimizer, make_schedule
 
 BACKENDS = ("tensorflow", "torch", "jax")
 
@@ -131,6 +134,10 @@ class TrainConfig:
             after the last).
         eval_every: evaluate on the eval split every N epochs during training,
             and after the last (0: only after training, outside the history).
+        time_budget: None (train the recipe's epochs), or a wall-clock budget
+            for the whole run ("60m", "1h30m", "90s" or seconds): the first
+            epoch is timed and the number of epochs chosen to end within it
+            (`pipelines.budget`); the recipe's warmup must last an epoch or more.
         verbose: Keras verbosity: "auto", 0, 1 (progress bars) or 2 (one line
             per epoch).
         callbacks: extra Keras callbacks.
@@ -143,6 +150,7 @@ class TrainConfig:
     seed: int = 0
     checkpoint_every: int = 1
     eval_every: int = 1
+    time_budget: object = None
     verbose: object = "auto"
     callbacks: tuple = ()
 
@@ -167,6 +175,20 @@ class TrainConfig:
             raise ValueError(f"TrainConfig.eval_every must be an integer >= 0; got {self.eval_every!r}.")
         if self.verbose not in ("auto", 0, 1, 2):
             raise ValueError(f"TrainConfig.verbose must be 'auto', 0, 1 or 2; got {self.verbose!r}.")
+        if self.time_budget is not None:
+            object.__setattr__(self, "time_budget", budget.parse_duration(self.time_budget))
+            if self.recipe.warmup_epochs < 1:
+                raise ValueError(
+                    f"TrainConfig.time_budget needs a recipe whose warmup lasts at least one epoch "
+                    f"(the first epoch, which is timed, must not depend on the run's length); "
+                    f"{self.recipe.name!r} has warmup_epochs={self.recipe.warmup_epochs}: set it to 1 "
+                    "(--warmup_epochs=1)."
+                )
+            if self.runtime.strategy == "multi_worker":
+                raise ValueError(
+                    "TrainConfig.time_budget does not work with strategy='multi_worker' (each worker "
+                    "would time itself and could choose another number of epochs)."
+                )
 
     def settings(self):
         """The run's settings but the recipe, as one flat dict (what config.json records)."""
@@ -193,6 +215,7 @@ class TrainResult:
         skipped: corrupt images skipped, {"train": n, "eval": n}.
         model_path, plot_path, history_path: the files written (None on
             non-chief workers).
+        budget: with a time budget, the `budget.Decision` the run followed.
     """
 
     model: object
@@ -204,6 +227,7 @@ class TrainResult:
     model_path: str = None
     plot_path: str = None
     history_path: str = None
+    budget: object = None  # a budget.Decision
 
 
 @dataclasses.dataclass
@@ -219,6 +243,10 @@ class _Data:
 
     def eval_one_hot(self):
         return _with_options(self.eval, self.num_classes)
+
+    def restart(self, epoch):
+        """Training data from `epoch` on, without reading the data again."""
+        self.train = _with_options(self.train_info.from_epoch(epoch), self.num_classes)
 
 
 def prepare_for_training(model, weight_decay, sync_batchnorm):
@@ -242,6 +270,12 @@ def prepare_for_training(model, weight_decay, sync_batchnorm):
 def validation_epochs(every, epochs):
     """The (1-based) epochs that validate: every `every`-th, and always the last."""
     return sorted(set(range(every, epochs + 1, every)) | {epochs}) if every else [epochs]
+
+
+def _validated_epochs(config, epochs):
+    """The epochs that validate in a run of `epochs`; a budget run also validates its first (timed)."""
+    validated = set(validation_epochs(config.eval_every, epochs)) if config.eval_every else set()
+    return sorted(validated | {1}) if config.time_budget is not None else sorted(validated)
 
 
 # --- the steps of a run ----------------------------------------------------------------------
@@ -273,10 +307,26 @@ def _deterministic_ops(backend):
     # JAX on CPU is deterministic already.
 
 
-def _resume_point(run_dir, recipe):
-    """(checkpoint state or None, the epoch training starts from)."""
-    state = checkpoint.read_state(run_dir.checkpoints)
-    return state, (min(state["epoch"], recipe.epochs) if state else 0)
+def _recorded_budget(config, run_dir, state):
+    """The budget decision an earlier start of this run recorded, or None."""
+    decision = budget.read_decision(run_dir.budget)
+    if decision is None:
+        if config.time_budget is not None and state:
+            raise ValueError(
+                f"{run_dir.root} holds a run started without a time budget (checkpoint after epoch "
+                f"{state['epoch']}); train to a budget in a new model directory."
+            )
+        return None
+    if config.time_budget != decision.budget_seconds:
+        logging.warning(
+            "This run asks for a time budget of %s; keeping the recorded %s and its end point.",
+            "none" if config.time_budget is None else budget.format_duration(config.time_budget),
+            budget.format_duration(decision.budget_seconds),
+        )
+    logging.info(
+        "Time budget: keeping the recorded decision, %d epochs in all (%s).", decision.epochs, run_dir.budget
+    )
+    return decision
 
 
 def _load_data(config, initial_epoch):
@@ -328,6 +378,7 @@ def _fingerprint(config, num_classes):
         "learning_rate": recipe.learning_rate,
         "data": config.data.source,
         "seed": config.seed,
+        "time_budget": config.time_budget,
     }
 
 
@@ -339,15 +390,17 @@ def _write_config(run_dir, config, train_info):
     })
 
 
-def _build_model(config, strategy, data, state, run_dir, fingerprint):
+def _build_model(config, recipe, strategy, data, state, run_dir, fingerprint):
     """The compiled model, in the recipe's precision, under `strategy`, resumed from `state`."""
-    recipe, runtime = config.recipe, config.runtime
+    runtime = config.runtime
     with dtype_policy(recipe.mixed_precision), strategy.scope():
         model = build_model(
             recipe.model, classes=data.num_classes, image_size=recipe.image_size,
             small_inputs=recipe.small_inputs, weights=recipe.weights,
         )
-        sync = strategy.num_replicas_in_sync > 1 if runtime.sync_batchnorm == "auto" else runtime.sync_batchnorm
+        sync = runtime.sync_batchnorm
+        if sync == "auto":
+            sync = strategy.num_replicas_in_sync > 1
         prepare_for_training(model, recipe.weight_decay, sync_batchnorm=sync)
         _compile(model, recipe, data.train_info.steps_per_epoch, data.num_classes, runtime.run_eagerly)
         if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
@@ -389,10 +442,30 @@ def _patch_for_multi_worker(model, element_spec):
         })
 
 
-def _callbacks(config, run_dir, initial_epoch, fingerprint, chief):
-    """(NaN guard, all callbacks): the guard first, the chief's records, then the user's."""
+def _budget_probe(config, run_dir, chief, started, build_seconds):
+    """The callback that times the first epoch and records the budget decision at its end."""
+
+    def decide(measurement):
+        decision = budget.choose_epochs(
+            config.time_budget, measurement, lambda epochs: _validated_epochs(config, epochs),
+            min_epochs=math.ceil(config.recipe.warmup_epochs),
+        )
+        if chief:
+            budget.write_decision(run_dir.budget, decision)
+        logging.info("Time budget: %s", decision.reason)
+        return decision
+
+    return budget.BudgetProbe(decide, started, build_seconds)
+
+
+def _callbacks(config, run_dir, initial_epoch, fingerprint, chief, probe=None):
+    """(NaN guard, all callbacks): the guard, the budget probe, the chief's records, the user's.
+
+    The probe comes before the checkpoint, so the budget decision is on disk before
+    any checkpoint it applies to.
+    """
     guard = callbacks_lib.StopOnNaN()
-    callbacks = [guard]
+    callbacks = [guard] + ([probe] if probe else [])
     if chief:
         # History before the checkpoint: a run killed between the two has the row, and
         # the resumed run drops rows past its checkpoint.
@@ -404,19 +477,52 @@ def _callbacks(config, run_dir, initial_epoch, fingerprint, chief):
     return guard, callbacks + list(config.callbacks)
 
 
-def _fit(model, config, data, initial_epoch, callbacks):
-    recipe = config.recipe
+def _fit(model, config, data, callbacks, start, end, validated):
+    """Trains epochs `start + 1` to `end`, validating after those in `validated`."""
     model.fit(
         data.train,
-        epochs=recipe.epochs,
-        initial_epoch=initial_epoch,
+        epochs=end,
+        initial_epoch=start,
         steps_per_epoch=data.train_info.steps_per_epoch,
         shuffle=False,  # the dataset shuffles itself, by (seed, epoch)
-        validation_data=data.eval_one_hot() if config.eval_every else None,
+        validation_data=data.eval_one_hot() if any(start < e <= end for e in validated) else None,
         validation_steps=data.eval_info.steps_per_epoch,  # the exact count: no "ran out of data" warning
-        validation_freq=validation_epochs(config.eval_every, recipe.epochs),
+        validation_freq=list(validated) or 1,
         callbacks=callbacks,
         verbose=config.verbose,
+    )
+
+
+def _fit_timed_first_epoch(model, config, data, callbacks, probe):
+    """Trains epoch 1 while `probe` times it; returns (the recipe at the chosen length, the decision).
+
+    The model then has the schedule for that length, and the data restart at epoch 2.
+    """
+    _fit(model, config, data, callbacks, 0, 1, validated=[1])
+    recipe = config.recipe.replace(epochs=probe.decision.epochs)
+    _set_schedule(model, recipe, data.train_info.steps_per_epoch)
+    data.restart(1)
+    return recipe, probe.decision
+
+
+def _set_schedule(model, recipe, steps_per_epoch):
+    """Gives the compiled model `recipe`'s learning-rate schedule; the next `fit` traces anew."""
+    optimizer = getattr(model.optimizer, "inner_optimizer", model.optimizer)  # under loss scaling
+    optimizer.learning_rate = make_schedule(recipe, steps_per_epoch, recipe.batch_size)
+    model.make_train_function(force=True)
+
+
+def _log_plan(config, recipe, data, strategy, initial_epoch, measuring):
+    epochs = (
+        f"the first epoch timed, then as many as a budget of "
+        f"{budget.format_duration(config.time_budget)} allows,"
+        if measuring else f"{recipe.epochs} epochs"
+    )
+    logging.info(
+        "Training %s (%s) on %s: %s of %d steps, batch %d, peak LR %g, %d replica(s)%s.",
+        recipe.model, recipe.name, config.data.source, epochs, data.train_info.steps_per_epoch,
+        recipe.batch_size, recipe.scaled_learning_rate(), strategy.num_replicas_in_sync,
+        f", resuming after epoch {initial_epoch}" if initial_epoch else "",
     )
 
 
@@ -439,9 +545,8 @@ def _float32_copy(model, recipe, num_classes):
     return clean
 
 
-def _write_outputs(run_dir, config, final, metrics, data, initial_epoch, skipped, seconds):
+def _write_outputs(run_dir, config, recipe, decision, final, metrics, data, initial_epoch, skipped, seconds):
     """Saves model.keras, labels.txt and result.json; returns the model's path."""
-    recipe = config.recipe
     with files.atomic_path(run_dir.model) as tmp:
         input_contract.save_model(final, tmp)
     files.write_text(run_dir.labels, "\n".join(data.train_info.class_names) + "\n")
@@ -451,6 +556,7 @@ def _write_outputs(run_dir, config, final, metrics, data, initial_epoch, skipped
         "epochs": recipe.epochs, "initial_epoch": initial_epoch,
         "seconds_this_run": seconds, "skipped": skipped, "model": recipe.model,
         "recipe": recipe.name, "data": config.data.source, "backend": keras.config.backend(),
+        "time_budget": decision.to_json() if decision else None,
     })
     return run_dir.model
 
@@ -477,31 +583,41 @@ def train(config):
     Returns a `TrainResult`. Raises `TrainingDiverged` on a NaN/Inf loss.
     """
     started = time.time()
-    recipe = config.recipe
     strategy = _start_runtime(config.runtime, config.seed)
     chief = distribute.is_chief(strategy)
     run_dir = RunDir(config.model_dir)
 
-    state, initial_epoch = _resume_point(run_dir, recipe)
+    # Resume: the checkpoint, and the number of epochs a time budget fixed.
+    state = checkpoint.read_state(run_dir.checkpoints)
+    decision = _recorded_budget(config, run_dir, state)
+    recipe = config.recipe.replace(epochs=decision.epochs) if decision else config.recipe
+    initial_epoch = min(state["epoch"], recipe.epochs) if state else 0
+
     data = _load_data(config, initial_epoch)
     fingerprint = _fingerprint(config, data.num_classes)
     if chief:
         _write_config(run_dir, config, data.train_info)
 
-    model = _build_model(config, strategy, data, state, run_dir, fingerprint)
-    guard, callbacks = _callbacks(config, run_dir, initial_epoch, fingerprint, chief)
-    logging.info(
-        "Training %s (%s) on %s: %d epochs of %d steps, batch %d, peak LR %g, %d replica(s)%s.",
-        recipe.model, recipe.name, config.data.source, recipe.epochs, data.train_info.steps_per_epoch,
-        recipe.batch_size, recipe.scaled_learning_rate(), strategy.num_replicas_in_sync,
-        f", resuming after epoch {initial_epoch}" if initial_epoch else "",
-    )
-    _fit(model, config, data, initial_epoch, callbacks)
+    build_started = time.time()
+    model = _build_model(config, recipe, strategy, data, state, run_dir, fingerprint)
+    probe = None
+    if config.time_budget is not None and decision is None:
+        probe = _budget_probe(config, run_dir, chief, started, time.time() - build_started)
+    guard, callbacks = _callbacks(config, run_dir, initial_epoch, fingerprint, chief, probe)
+    _log_plan(config, recipe, data, strategy, initial_epoch, measuring=probe is not None)
+
+    start = initial_epoch
+    if probe:  # epoch 1, timed; the budget fixes the rest
+        recipe, decision = _fit_timed_first_epoch(model, config, data, callbacks, probe)
+        start = 1
+    if guard.where is None and start < recipe.epochs:
+        _fit(model, config, data, callbacks, start, recipe.epochs, _validated_epochs(config, recipe.epochs))
 
     run_history = history.read_history(run_dir.history) if chief else {}
     plot_path = _plot(run_dir, run_history, config) if chief else None
     if guard.where is not None:
         raise TrainingDiverged(_diverged_message(guard, run_dir.checkpoints, recipe))
+
     final = input_contract.attach(
         _float32_copy(model, recipe, data.num_classes),
         recipe.input_contract(tuple(data.train_info.class_names)),
@@ -509,19 +625,22 @@ def train(config):
     metrics = evaluate_keras(final, data.eval, run_eagerly=config.runtime.run_eagerly)
     skipped = {"train": data.train_info.report_skipped(), "eval": data.eval_info.report_skipped()}
     seconds = time.time() - started
-    model_path = (
-        _write_outputs(run_dir, config, final, metrics, data, initial_epoch, skipped, seconds)
-        if chief else None
-    )
+    model_path = None
+    if chief:
+        model_path = _write_outputs(
+            run_dir, config, recipe, decision, final, metrics, data, initial_epoch, skipped, seconds
+        )
     logging.info(
-        "Done: top-1 %.2f%%, top-%d %.2f%% on %d %s images (%.0f s).",
+        "Done: top-1 %.2f%%, top-%d %.2f%% on %d %s images (%.0f s%s).",
         100 * metrics["top1"], min(5, data.num_classes), 100 * metrics["top5"],
         metrics["num_examples"], config.data.eval_split, seconds,
+        f"; the budget of {budget.format_duration(decision.budget_seconds)} set the epochs to {recipe.epochs}"
+        if decision else "",
     )
     return TrainResult(
         model=final, metrics=metrics, history=run_history, initial_epoch=initial_epoch,
         seconds=seconds, skipped=skipped, model_path=model_path, plot_path=plot_path,
-        history_path=run_dir.history if chief else None,
+        history_path=run_dir.history if chief else None, budget=decision,
     )
 
 
@@ -573,6 +692,11 @@ def define_flags():
     flags.DEFINE_integer("cpu_replicas", None, "With --strategy=mirrored: split the CPU into N devices.")
     flags.DEFINE_integer("checkpoint_every", 1, "Checkpoint every N epochs.")
     flags.DEFINE_integer("eval_every", 1, "Evaluate every N epochs (0: only at the end).")
+    flags.DEFINE_string(
+        "time_budget", None,
+        "Wall-clock budget for the whole run, e.g. 60m or 1h30m: the first epoch is timed and the "
+        "number of epochs chosen to fit (recorded in the model directory; default: the recipe's epochs).",
+    )
     flags.DEFINE_bool("cache", True, "Hold encoded images in memory when they fit.")
     flags.DEFINE_enum("sync_batchnorm", "auto", ["auto", "true", "false"],
                       "BatchNorm statistics over the global batch (auto: with several replicas).")
@@ -589,6 +713,8 @@ def define_flags():
 
 
 def config_from_flags():
+    if FLAGS.time_budget is not None and FLAGS.epochs is not None:
+        raise app.UsageError("--epochs and --time_budget both set the run's length: give one.")
     recipe = recipes.get(FLAGS.recipe).replace(
         model=FLAGS.model, epochs=FLAGS.epochs, batch_size=FLAGS.batch_size,
         learning_rate=FLAGS.learning_rate, image_size=FLAGS.image_size, schedule=FLAGS.schedule,
@@ -608,6 +734,7 @@ def config_from_flags():
     return TrainConfig(
         model_dir=FLAGS.model_dir, recipe=recipe, data=data, runtime=runtime, seed=FLAGS.seed,
         checkpoint_every=FLAGS.checkpoint_every, eval_every=FLAGS.eval_every,
+        time_budget=FLAGS.time_budget,
         verbose=FLAGS.verbose if FLAGS.verbose == "auto" else int(FLAGS.verbose),
     )
 

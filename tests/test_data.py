@@ -97,9 +97,12 @@ def test_start_epoch_gives_the_same_epochs_as_an_uninterrupted_stream():
     assert steps == 2
     stream = batches(from_zero.take(3 * steps))
     resumed = batches(from_two.take(steps))
-    for (x, y), (xr, yr) in zip(stream[2 * steps :], resumed):
+    restarted = batches(info.from_epoch(2).take(steps))  # the same, without reading the data again
+    for (x, y), (xr, yr), (xs, ys) in zip(stream[2 * steps :], resumed, restarted):
         np.testing.assert_array_equal(x, xr)
         np.testing.assert_array_equal(y, yr)
+        np.testing.assert_array_equal(x, xs)
+        np.testing.assert_array_equal(y, ys)
     assert not np.array_equal(stream[0][1], stream[steps][1])  # epochs differ
 
 
