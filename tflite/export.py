@@ -31,6 +31,7 @@ from absl import logging
 from keras_shufflenet import input_contract
 from keras_shufflenet.pipelines import files, tool_output
 from keras_shufflenet.tflite import _boundary as boundary
+from keras_shufflenet.tflite import channel_tracking
 from keras_shufflenet.tflite import metadata as metadata_lib
 from keras_shufflenet.tflite.device import graph
 
@@ -279,6 +280,26 @@ def _float_compute_ops(summary):
     return names
 
 
+def gpu_compatibility_problems(source):
+    """What TFLite's own model analyzer finds the GPU delegate cannot run in a
+    `.tflite` file (a path) or its bytes, one line each; empty when it finds
+    the model compatible. (It does not check tensor ranks: see
+    `graph.graph_problems(max_rank=4)`.)"""
+    import tensorflow as tf
+
+    if isinstance(source, (str, os.PathLike)):
+        with open(source, "rb") as f:
+            source = f.read()
+    text = io.StringIO()
+    with contextlib.redirect_stdout(text):
+        tf.lite.experimental.Analyzer.analyze(model_content=bytes(source), gpu_compatibility=True)
+    text = text.getvalue()
+    if "looks compatible with GPU delegate" in text:
+        return []
+    warnings_ = [line.strip() for line in text.splitlines() if "GPU COMPATIBILITY WARNING" in line]
+    return warnings_ or ["TFLite's model analyzer does not find the model compatible with the GPU delegate"]
+
+
 def _converter_error(error, mode):
     text = str(error)
     for marker in ("TF Select ops:", "Custom ops:", "Flex ops:"):
@@ -336,6 +357,7 @@ def export_tflite(
     gpu_friendly=False,
     metadata=None,
     contract=None,
+    optimize_graph=True,
 ):
     """Converts a Keras image classifier to a `.tflite` file for phones.
 
@@ -362,8 +384,9 @@ def export_tflite(
             Either way the whole int8 graph runs in one XNNPACK partition
             (see `keras_shufflenet.tflite._boundary`).
         gpu_friendly: guarantee that the graph suits the TFLite GPU delegate:
-            no tensor above rank 4 (the GPU delegate rejects the 5-D reshape and
-            transpose of a textbook channel shuffle). keras_shufflenet's layers
+            TFLite's model analyzer finds it GPU-compatible, and no tensor is
+            above rank 4 (the GPU delegate rejects the 5-D reshape and
+            transpose of a textbook channel shuffle, which the analyzer lets pass). keras_shufflenet's layers
             already lower to rank 4, so for its models the graph is the default
             one; a model that would break the guarantee is refused.
         metadata: a `keras_shufflenet.tflite.metadata.ClassifierMetadata`
@@ -376,6 +399,11 @@ def export_tflite(
             evaluation, the benchmark's `--input=DIR`, an app) prepares images
             the same way. Calibrate on images it prepared:
             `build_dataset(..., training=False, contract=contract)`.
+        optimize_graph: export ShuffleNet V2 through exact rewrites that make
+            it faster and compute the same function: channel shuffles become
+            channel bookkeeping, no TRANSPOSE is left (see
+            `keras_shufflenet.tflite.channel_tracking`). Other models are
+            exported as they are. False exports the graph layer by layer.
 
     Returns:
         `path`.
@@ -424,12 +452,12 @@ def export_tflite(
         logging.info("int8: calibrating on %d images", len(calibration))
 
     if mode == "int8":
-        data = _convert_int8(model, input_shape, calibration, io_dtype, raw_pixels)
+        data = _convert_int8(model, input_shape, calibration, io_dtype, raw_pixels, optimize_graph)
     else:
-        data = convert(batch_one(model, input_shape), mode=mode)
+        data = convert(export_graph(model, input_shape, optimize_graph), mode=mode)
     summary = graph.summarize(data)
     if gpu_friendly:
-        problems = graph.graph_problems(summary, max_rank=graph.GPU_MAX_RANK)
+        problems = graph.graph_problems(summary, max_rank=graph.GPU_MAX_RANK) + gpu_compatibility_problems(data)
         if problems:
             raise ExportError(f"gpu_friendly: {problems[0]}" + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""))
     if metadata is not None:
@@ -449,7 +477,17 @@ def export_tflite(
     return path
 
 
-def _convert_int8(model, input_shape, calibration, io_dtype, raw_pixels):
+def export_graph(model, input_shape, optimize_graph=True):
+    """The batch-1 Keras graph the converter sees: `model` itself, or with
+    `optimize_graph` its exact rewrite (`channel_tracking.shuffle_free`)."""
+    if optimize_graph:
+        model, changes = channel_tracking.shuffle_free(model, input_shape)
+        for change in changes:
+            logging.info("optimized graph: %s", change)
+    return batch_one(model, input_shape)
+
+
+def _convert_int8(model, input_shape, calibration, io_dtype, raw_pixels, optimize_graph):
     """Full-integer conversion; see `rewrite` and `boundary` for what is changed
     around the converter so that XNNPACK runs the whole graph."""
     from keras_shufflenet.tflite import _rewrite as rewrite
@@ -458,7 +496,7 @@ def _convert_int8(model, input_shape, calibration, io_dtype, raw_pixels):
     body, changes = rewrite.xnnpack_int8_friendly(body)
     for change in changes:
         logging.info("int8 graph for XNNPACK: %s", change)
-    data = convert(batch_one(body, input_shape), mode="int8", calibration=calibration)
+    data = convert(export_graph(body, input_shape, optimize_graph), mode="int8", calibration=calibration)
     float_ops = _float_compute_ops(graph.summarize(data))
     if float_ops:
         raise ExportError(
@@ -487,6 +525,8 @@ def define_flags(flag_values=None):
     flags.DEFINE_string("data_dir", None, "tensorflow-datasets data folder.", flag_values=fv)
     flags.DEFINE_integer("num_calibration", DEFAULT_NUM_CALIBRATION, "Calibration images.", flag_values=fv)
     flags.DEFINE_bool("gpu_friendly", False, "Refuse graphs the GPU delegate cannot take.", flag_values=fv)
+    flags.DEFINE_bool("optimize_graph", True, "Exact speed rewrites of ShuffleNet V2 (no shuffle "
+                      "transposes); --nooptimize_graph exports layer by layer.", flag_values=fv)
     flags.DEFINE_bool("metadata", True, "Embed Android metadata (labels: the model's recorded ones, "
                       "else --data's classes).", flag_values=fv)
     flags.DEFINE_string("name", None, "Model name in the metadata (default: the model's).", flag_values=fv)
@@ -570,7 +610,7 @@ def _export_from_flags(FLAGS):
     return export_tflite(
         model, FLAGS.output, mode=FLAGS.mode, representative_images=dataset,
         num_calibration=FLAGS.num_calibration, io_dtype=FLAGS.io_dtype,
-        gpu_friendly=FLAGS.gpu_friendly, metadata=info_md, contract=contract,
+        gpu_friendly=FLAGS.gpu_friendly, metadata=info_md, contract=contract, optimize_graph=FLAGS.optimize_graph,
     )
 
 
