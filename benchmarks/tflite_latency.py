@@ -10,9 +10,14 @@ keras.applications MobileNetV2 1.0 and 0.5, MobileNetV3Small and
 MobileNetV3Large; converts each to float32 and full-int8 (float I/O) with
 `keras_shufflenet.tflite.export.export_tflite`; and measures all of them in
 one interleaved run of the benchmark tool (`keras_shufflenet.tflite.benchmark`)
-on 1 and 2 threads with XNNPACK. The peer comparison uses the bare networks
-(no normalization inside any of them); `shufflenet_v2_1.0_pre` is the shipped
-form with `include_preprocessing=True` (raw [0, 255] pixels in).
+on 1 and 2 threads with XNNPACK. ShuffleNet V2 is exported through the exact
+rewrite (`optimize_graph=True`, the default: no shuffle transposes, the
+normalization's scale folded into conv1) and, as `<name>_plain`, layer by
+layer (`optimize_graph=False`), measured side by side in the same rounds. The
+peer comparison uses the bare networks (no normalization inside any of them);
+`shufflenet_v2_<width>_pre` are the shipped forms with
+`include_preprocessing=True`: float32 taking raw [0, 255] pixels, and int8
+taking uint8 camera pixels (`io_dtype="uint8"`, the Android form).
 
 It prints the latency table, the ratios behind the speed targets, the fraction
 of the CPU's peak FLOP/s each float32 model reaches, the per-op profiles
@@ -64,6 +69,7 @@ class Entry:
     name: str
     build: object
     scale: str
+    plain: bool = False  # also export layer by layer (optimize_graph=False) as <name>_plain
 
 
 def _shufflenet(version, width, groups=None, preprocessing=False):
@@ -88,17 +94,20 @@ def _application(name, **kwargs):
 
 
 MODELS = (
-    Entry("shufflenet_v2_0.5", _shufflenet(2, 0.5), "imagenet"),
-    Entry("shufflenet_v2_1.0", _shufflenet(2, 1.0), "imagenet"),
-    Entry("shufflenet_v2_1.5", _shufflenet(2, 1.5), "imagenet"),
+    Entry("shufflenet_v2_0.5", _shufflenet(2, 0.5), "imagenet", plain=True),
+    Entry("shufflenet_v2_1.0", _shufflenet(2, 1.0), "imagenet", plain=True),
+    Entry("shufflenet_v2_1.5", _shufflenet(2, 1.5), "imagenet", plain=True),
     Entry("shufflenet_v1_1.0_g3", _shufflenet(1, 1.0, groups=3), "imagenet"),
     Entry("shufflenet_v1_1.0_g8", _shufflenet(1, 1.0, groups=8), "imagenet"),
     Entry("mobilenet_v2_1.0", _application("MobileNetV2", alpha=1.0), "tf"),
     Entry("mobilenet_v2_0.5", _application("MobileNetV2", alpha=0.5), "tf"),
     Entry("mobilenet_v3_small", _application("MobileNetV3Small", include_preprocessing=False), "tf"),
     Entry("mobilenet_v3_large", _application("MobileNetV3Large", include_preprocessing=False), "tf"),
-    Entry("shufflenet_v2_1.0_pre", _shufflenet(2, 1.0, preprocessing=True), "raw"),
+    Entry("shufflenet_v2_0.5_pre", _shufflenet(2, 0.5, preprocessing=True), "raw"),
+    Entry("shufflenet_v2_1.0_pre", _shufflenet(2, 1.0, preprocessing=True), "raw", plain=True),
+    Entry("shufflenet_v2_1.5_pre", _shufflenet(2, 1.5, preprocessing=True), "raw"),
 )
+V2_WIDTHS = ("0.5", "1.0", "1.5")
 
 
 def log(message):
@@ -119,31 +128,39 @@ def calibration_images(scale, count, size):
 
 
 def build_and_export(entry, output_dir, size, count, reuse):
-    """Exports `entry` as float32 and int8; returns (paths, MACs)."""
+    """Exports `entry` as float32 and int8 (and layer by layer, for `entry.plain`);
+    returns ({file stem: path}, MACs)."""
     import keras
 
     from keras_shufflenet import flops
     from keras_shufflenet.tflite.export import export_tflite
 
-    paths = {mode: os.path.join(output_dir, f"{entry.name}_{mode}.tflite") for mode in ("float32", "int8")}
+    variants = [(entry.name, True)] + ([(f"{entry.name}_plain", False)] if entry.plain else [])
+    paths = {
+        f"{stem}_{mode}": (os.path.join(output_dir, f"{stem}_{mode}.tflite"), mode, optimize)
+        for stem, optimize in variants for mode in ("float32", "int8")
+    }
     meta_path = os.path.join(output_dir, f"{entry.name}.json")
-    if reuse and all(os.path.exists(p) for p in paths.values()) and os.path.exists(meta_path):
+    if reuse and all(os.path.exists(p) for p, _, _ in paths.values()) and os.path.exists(meta_path):
         with open(meta_path) as f:
-            return paths, json.load(f)["macs"]
+            return {k: p for k, (p, _, _) in paths.items()}, json.load(f)["macs"]
     start = time.perf_counter()
     model = entry.build(size)
     macs = flops.count_flops(model)
-    export_tflite(model, paths["float32"], mode="float32")
-    export_tflite(
-        model, paths["int8"], mode="int8",
-        representative_images=calibration_images(entry.scale, count, size), num_calibration=count,
-    )
+    # The shipped int8 form takes uint8 camera pixels; the bare networks float input.
+    io_dtype = "uint8" if entry.scale == "raw" else "float32"
+    for target, mode, optimize in paths.values():
+        extra = dict(
+            representative_images=calibration_images(entry.scale, count, size), num_calibration=count,
+            io_dtype=io_dtype,
+        ) if mode == "int8" else {}
+        export_tflite(model, target, mode=mode, optimize_graph=optimize, **extra)
     from keras_shufflenet.tflite.device.benchmark_report import atomic_write
 
     atomic_write(meta_path, json.dumps({"macs": macs}))
     keras.backend.clear_session()
     log(f"{entry.name}: {macs / 1e6:.0f} MMACs, exported in {time.perf_counter() - start:.0f} s")
-    return paths, macs
+    return {k: p for k, (p, _, _) in paths.items()}, macs
 
 
 # ------------------------------------------------------------------- CPU peak
@@ -151,7 +168,7 @@ def build_and_export(entry, output_dir, size, count, reuse):
 
 def cpu_info():
     """Cores, MHz, AVX2/FMA support and model name from /proc/cpuinfo."""
-    info = {"cores": os.cpu_count(), "mhz": None, "avx2_fma": False, "model": None}
+    info = {"cores": os.cpu_count(), "mhz": None, "avx2_fma": False, "model": None, "isa": []}
     try:
         with open("/proc/cpuinfo") as f:
             text = f.read()
@@ -167,6 +184,7 @@ def cpu_info():
         elif key == "flags":
             names = value.split()
             info["avx2_fma"] = "avx2" in names and "fma" in names
+            info["isa"] = [f for f in ("avx2", "fma", "avx512f", "avx512_vnni", "avx_vnni") if f in names]
     return info
 
 
@@ -208,9 +226,12 @@ def gemm_probe(output_dir, size_hw=56, channels=256):
 # ------------------------------------------------------------------ ablations
 
 ABLATIONS = {
-    "no_shuffle": "channel shuffles (RESHAPE-TRANSPOSE-RESHAPE) removed",
+    "no_shuffle": "channel shuffles (RESHAPE-TRANSPOSE-RESHAPE) of the layer-by-layer graph removed",
     "no_pad": "explicit PADs removed, the next conv/pool pads SAME",
+    "no_conv_pad": "PADs before convolutions removed (what XNNPACK fuses into them costs nothing)",
+    "no_pool_pad": "the PAD before MAX_POOL_2D removed (XNNPACK never fuses it)",
 }
+PAD_CONSUMERS = {"no_pad": None, "no_conv_pad": ("CONV_2D", "DEPTHWISE_CONV_2D"), "no_pool_pad": ("MAX_POOL_2D",)}
 
 
 def ablation_variant(path, out_path, kind):
@@ -241,8 +262,12 @@ def ablation_variant(path, out_path, kind):
                 continue
             replace[graph.operators[after[0]].outputs[0]] = graph.operators[before].inputs[0]
             drop |= {before, i, after[0]}
-        elif kind == "no_pad" and kinds[i] in ("PAD", "PADV2"):
-            for j in consumers.get(op.outputs[0], []):
+        elif kind in PAD_CONSUMERS and kinds[i] in ("PAD", "PADV2"):
+            users = consumers.get(op.outputs[0], [])
+            wanted = PAD_CONSUMERS[kind]
+            if wanted is not None and not all(kinds[j] in wanted for j in users):
+                continue
+            for j in users:
                 options = graph.operators[j].builtinOptions
                 if not hasattr(options, "padding"):
                     break
@@ -356,14 +381,16 @@ def main(argv):
         exported, macs[entry.name] = build_and_export(
             entry, FLAGS.output_dir, FLAGS.image_size, FLAGS.calibration_images, FLAGS.reuse
         )
-        paths += [exported["float32"], exported["int8"]]
+        paths += list(exported.values())
     probe_path, probe_macs = gemm_probe(FLAGS.output_dir)
     ablated = []
     if FLAGS.ablations and any(e.name == SUBJECT for e in wanted):
         for mode in ("float32", "int8"):
             for kind in ABLATIONS:
-                variant = os.path.join(FLAGS.output_dir, f"{SUBJECT}_{mode}_{kind}.tflite")
-                ablation_variant(os.path.join(FLAGS.output_dir, f"{SUBJECT}_{mode}.tflite"), variant, kind)
+                # The shuffles exist only in the layer-by-layer graph; the pads in both.
+                source = f"{SUBJECT}_plain" if kind == "no_shuffle" else SUBJECT
+                variant = os.path.join(FLAGS.output_dir, f"{source}_{mode}_{kind}.tflite")
+                ablation_variant(os.path.join(FLAGS.output_dir, f"{source}_{mode}.tflite"), variant, kind)
                 ablated.append(variant)
 
     settings = [benchmark.Setting(t, True) for t in threads]

@@ -14,6 +14,10 @@ which position in it holds it:
   sliced, concatenated), with its weights permuted to that order; its output
   is a new piece in its own order.
 * ReLU, padding and pooling run on whole pieces as they are.
+* the input normalization (`keras.layers.Normalization`, what
+  `include_preprocessing=True` adds) keeps only its subtraction: its division
+  by the standard deviation is a per-channel scale that zero padding, ReLU and
+  pooling commute with, and it is folded into the first convolution's kernel.
 
 A stride-1 unit then passes its identity half on untouched, and its branch
 reads one concatenation of slices of earlier pieces; a stage ends with one
@@ -29,9 +33,19 @@ import keras
 import numpy as np
 
 from keras_shufflenet.layers import ChannelShuffle, ChannelSplit
+from keras_shufflenet.tflite.device import graph as graph_lib
 
 # XNNPACK's CONCATENATION takes at most 5 inputs; more splits the graph.
 MAX_CONCAT_INPUTS = 5
+# Ops that commute with a positive per-channel scale (a pending normalization).
+_SCALE_INVARIANT = (
+    keras.layers.ZeroPadding2D,
+    keras.layers.MaxPooling2D,
+    keras.layers.AveragePooling2D,
+    keras.layers.GlobalAveragePooling2D,
+    keras.layers.GlobalMaxPooling2D,
+    keras.layers.Dropout,
+)
 _ELEMENTWISE = (
     keras.layers.ReLU,
     keras.layers.ZeroPadding2D,
@@ -77,6 +91,7 @@ class _Builder:
 
     def __init__(self):
         self.pieces = []  # Keras tensors of the new graph
+        self.scales = {}  # piece -> per-channel factor its values still need (folded later)
         self.cache = {}  # where -> (tensor, order) already put together
         self.counts = {"slices": 0, "concatenations": 0, "permuted layers": 0}
 
@@ -90,6 +105,8 @@ class _Builder:
 
     def _slice(self, piece, start, stop):
         tensor = self.pieces[piece]
+        if piece in self.scales:  # only whole, unscaled pieces are ever sliced here
+            tensor = self._unscaled(piece)
         if start == 0 and stop == tensor.shape[-1]:
             return tensor
         self.counts["slices"] += 1
@@ -107,6 +124,23 @@ class _Builder:
                     self.counts["concatenations"] += 1
                     tensors.append(keras.ops.concatenate(group, axis=-1))
         return tensors[0]
+
+    def _unscaled(self, piece):
+        """Piece `piece` with its pending scale multiplied in."""
+        key = ("unscaled", piece)
+        if key not in self.cache:
+            scale = self.scales[piece].astype(np.float32)
+            self.cache[key] = keras.ops.multiply(self.pieces[piece], scale)
+        return self.cache[key]
+
+    def scaled_piece(self, value):
+        """`(tensor, order, scale)` when `value` is one whole piece with a pending scale."""
+        pieces = self.whole_pieces(value)
+        if pieces is None or len(pieces) != 1 or pieces[0] not in self.scales:
+            return None
+        logical_index = {w: i for i, w in enumerate(value.where)}
+        order = [logical_index[(pieces[0], p)] for p in range(len(value.where))]
+        return self.pieces[pieces[0]], order, self.scales[pieces[0]]
 
     @staticmethod
     def _runs(where):
@@ -149,10 +183,11 @@ class _Builder:
 
     # ---------------------------------------------------------------- layers
 
-    def permuted(self, layer, order, input_shape):
+    def permuted(self, layer, order, input_shape, scale=None):
         """A copy of per-channel or input-channel-weighted `layer` with its weights
-        taken in `order`; `layer` itself when the order is the identity."""
-        if order == list(range(len(order))):
+        taken in `order` (and, for a convolution or Dense layer, its input rows
+        multiplied by `scale`); `layer` itself when there is nothing to change."""
+        if order == list(range(len(order))) and scale is None:
             return layer
         self.counts["permuted layers"] += 1
         config = {**layer.get_config(), "name": f"{layer.name}_permuted"}
@@ -162,9 +197,15 @@ class _Builder:
         if isinstance(layer, keras.layers.DepthwiseConv2D):
             new = [weights[0][:, :, index, :]] + [w[index] for w in weights[1:]]
         elif isinstance(layer, keras.layers.Conv2D):
-            new = [weights[0][:, :, index, :]] + weights[1:]
+            kernel = weights[0][:, :, index, :]
+            if scale is not None:
+                kernel = kernel * scale[:, None]
+            new = [kernel] + weights[1:]
         elif isinstance(layer, keras.layers.Dense):
-            new = [weights[0][index, :]] + weights[1:]
+            kernel = weights[0][index, :]
+            if scale is not None:
+                kernel = kernel * scale[:, None]
+            new = [kernel] + weights[1:]
         else:  # BatchNormalization: every weight is one value per channel
             new = [w[index] for w in weights]
         copy.build(input_shape)
@@ -189,7 +230,21 @@ class _Builder:
             and op.axis in (-1, len(self.pieces[x[0].where[0][0]].shape) - 1)
         ):
             return Tracked(w for v in x for w in v.where)
+        if isinstance(op, keras.layers.Normalization) and isinstance(x, Tracked) and len(args) == 1:
+            normalized = self._normalization(op, x)
+            if normalized is not None:
+                return normalized
         if isinstance(x, Tracked) and len(args) == 1:
+            scaled = self.scaled_piece(x)
+            if scaled is not None:
+                tensor, order, scale = scaled
+                if isinstance(op, keras.layers.Conv2D) and not isinstance(op, keras.layers.DepthwiseConv2D) and not _is_grouped(op):
+                    self.counts["folded normalizations"] = self.counts.get("folded normalizations", 0) + 1
+                    return self.new_piece(self.permuted(op, order, tensor.shape, scale)(tensor, **kwargs))
+                if isinstance(op, _SCALE_INVARIANT):
+                    out = self._reindexed(op(tensor, **kwargs), order)
+                    self.scales[out.where[0][0]] = scale
+                    return out
             if isinstance(op, keras.layers.DepthwiseConv2D) and op.depth_multiplier == 1:
                 return self._per_channel(op, x, kwargs)
             rank = len(self.pieces[x.where[0][0]].shape)
@@ -202,7 +257,9 @@ class _Builder:
             if isinstance(op, _ELEMENTWISE) or _is_elementwise_activation(op):
                 pieces = self.whole_pieces(x)
                 if pieces is not None:
-                    outputs = {k: op(self.pieces[k], **kwargs) for k in pieces}
+                    outputs = {
+                        k: op(self._unscaled(k) if k in self.scales else self.pieces[k], **kwargs) for k in pieces
+                    }
                     new = {}
                     for k, tensor in outputs.items():
                         self.pieces.append(tensor)
@@ -218,6 +275,22 @@ class _Builder:
         return keras.tree.map_structure(
             lambda t: self.new_piece(t) if keras.backend.is_keras_tensor(t) else t, outputs
         )
+
+    def _normalization(self, op, x):
+        """`Normalization` as a subtraction and a pending scale; None when it is not
+        a per-last-axis normalization of one whole piece."""
+        tensor = self.logical(x)
+        if op.invert or op.mean is None or tuple(op.axis) not in ((-1,), (len(tensor.shape) - 1,)):
+            return None
+        channels = tensor.shape[-1]
+        mean = keras.ops.convert_to_numpy(op.mean).astype(np.float32).reshape(-1)
+        variance = keras.ops.convert_to_numpy(op.variance).astype(np.float64).reshape(-1)
+        std = np.maximum(np.sqrt(variance), keras.backend.epsilon())
+        if mean.size != channels or std.size != channels:
+            return None
+        out = self.new_piece(keras.ops.subtract(tensor, mean))
+        self.scales[out.where[0][0]] = 1.0 / std
+        return out
 
     def _per_channel(self, op, x, kwargs):
         tensor, order = self.any_order(x)
@@ -255,3 +328,92 @@ def shuffle_free(model, input_shape):
     rewritten = keras.Model(image, outputs, name=model.name)
     counts = ", ".join(f"{v} {k}" for k, v in builder.counts.items())
     return rewritten, [f"{shuffles} channel shuffles folded into channel order ({counts})"]
+
+
+# ------------------------------------------------------------------- int8 scales
+
+_WEIGHTED_OPS = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED")
+
+
+def _is_requantize(model, op):
+    """An int8 -> int8 QUANTIZE: what the converter puts where scales disagree."""
+    graph = model.subgraphs[0]
+    int8 = graph_lib.schema().TensorType.INT8
+    return graph_lib.op_name(model, op) == "QUANTIZE" and graph.tensors[op.inputs[0]].type == int8
+
+
+def unify_stage_scales(data):
+    """The full-integer `.tflite` bytes `data` of a `shuffle_free` graph, quantized
+    like the layer-by-layer graph: one scale per stage for what units pass on.
+
+    In the layer-by-layer graph split, concatenation and transpose keep their
+    input's scale, so every tensor a stage passes from unit to unit shares one
+    scale, calibrated over all of them. Here pieces are tied together only
+    through the slices and concatenations that read them, so the converter
+    gives each group its own scale and puts int8 -> int8 QUANTIZE ops
+    (requantizations) where groups meet. This sets every tensor that SLICE,
+    CONCATENATION and those QUANTIZE ops link, at one spatial size, to the
+    widest of their scales (the one the union of their ranges gives), drops
+    the QUANTIZE ops, which then change nothing, and re-expresses the int32
+    biases of the layers reading a re-scaled tensor in its new scale. Graphs
+    where the linked tensors do not share one zero point are returned as they are.
+    """
+    model = graph_lib.read_model(data)
+    subgraph = model.subgraphs[0]
+    tensors = subgraph.tensors
+    parent = {}
+
+    def find(t):
+        while parent.setdefault(t, t) != t:
+            parent[t] = parent[parent[t]]
+            t = parent[t]
+        return t
+
+    for op in subgraph.operators:
+        name = graph_lib.op_name(model, op)
+        if name == "CONCATENATION":
+            linked = list(op.inputs) + list(op.outputs)
+        elif name == "SLICE" or _is_requantize(model, op):
+            linked = [op.inputs[0], op.outputs[0]]
+        else:
+            continue
+        for t in linked[1:]:
+            parent[find(int(t))] = find(int(linked[0]))
+    groups = {}
+    for t in list(parent):
+        shape = tuple(int(d) for d in tensors[t].shape)
+        groups.setdefault((shape[1:-1], find(t) if len(shape) != 4 else None), []).append(t)
+    old_scales = {}
+    for members in groups.values():
+        quantization = [tensors[t].quantization for t in members]
+        if any(q is None or q.scale is None or len(q.scale) != 1 for q in quantization):
+            return data
+        if len({int(q.zeroPoint[0]) for q in quantization}) != 1:
+            return data
+        target = max(float(q.scale[0]) for q in quantization)
+        for t, q in zip(members, quantization):
+            if float(q.scale[0]) != target:
+                old_scales[t] = float(q.scale[0])
+                q.scale = np.array([target], np.float32)
+    replaced, kept = {}, []
+    for op in subgraph.operators:
+        op.inputs = [replaced.get(int(t), int(t)) for t in op.inputs]
+        if _is_requantize(model, op):
+            replaced[int(op.outputs[0])] = int(op.inputs[0])
+        else:
+            kept.append(op)
+    subgraph.operators = kept
+    subgraph.outputs = [replaced.get(int(t), int(t)) for t in subgraph.outputs]
+    for op in subgraph.operators:
+        if graph_lib.op_name(model, op) not in _WEIGHTED_OPS or len(op.inputs) < 3 or op.inputs[2] < 0:
+            continue
+        if op.inputs[0] not in old_scales:
+            continue
+        ratio = old_scales[op.inputs[0]] / float(tensors[op.inputs[0]].quantization.scale[0])
+        bias = tensors[op.inputs[2]]
+        values = np.frombuffer(np.asarray(model.buffers[bias.buffer].data, np.uint8).tobytes(), np.int32)
+        buffer = graph_lib.schema().BufferT()
+        buffer.data = np.frombuffer(np.round(values.astype(np.float64) * ratio).astype(np.int32).tobytes(), np.uint8)
+        model.buffers.append(buffer)
+        bias.buffer = len(model.buffers) - 1
+    return graph_lib.pack_model(model)

@@ -497,6 +497,8 @@ def _convert_int8(model, input_shape, calibration, io_dtype, raw_pixels, optimiz
     for change in changes:
         logging.info("int8 graph for XNNPACK: %s", change)
     data = convert(export_graph(body, input_shape, optimize_graph), mode="int8", calibration=calibration)
+    if optimize_graph and channel_tracking.applies_to(body):
+        data = channel_tracking.unify_stage_scales(data)
     float_ops = _float_compute_ops(graph.summarize(data))
     if float_ops:
         raise ExportError(
