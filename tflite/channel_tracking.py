@@ -333,6 +333,7 @@ def shuffle_free(model, input_shape):
 # ------------------------------------------------------------------- int8 scales
 
 _WEIGHTED_OPS = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED")
+_SAME_SCALE_OPS = ("PAD", "PADV2", "MAX_POOL_2D", "RESHAPE")
 
 
 def _is_requantize(model, op):
@@ -400,8 +401,14 @@ def unify_stage_scales(data):
         op.inputs = [replaced.get(int(t), int(t)) for t in op.inputs]
         if _is_requantize(model, op):
             replaced[int(op.outputs[0])] = int(op.inputs[0])
-        else:
-            kept.append(op)
+            continue
+        kept.append(op)
+        # XNNPACK takes these in int8 only with the output quantized as the input.
+        if graph_lib.op_name(model, op) in _SAME_SCALE_OPS and int(op.inputs[0]) in old_scales:
+            source, target = tensors[op.inputs[0]].quantization, tensors[op.outputs[0]].quantization
+            old_scales.setdefault(int(op.outputs[0]), float(target.scale[0]))
+            target.scale = np.array(source.scale, np.float32)
+            target.zeroPoint = np.array(source.zeroPoint, np.int64)
     subgraph.operators = kept
     subgraph.outputs = [replaced.get(int(t), int(t)) for t in subgraph.outputs]
     for op in subgraph.operators:
