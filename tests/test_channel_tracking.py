@@ -10,6 +10,7 @@ import pytest
 from export_models import calibrate_batchnorm, path
 
 import keras_shufflenet
+from keras_shufflenet import finetune
 from keras_shufflenet.tflite import channel_tracking, export
 from keras_shufflenet.tflite.device import graph, runtime
 
@@ -159,7 +160,7 @@ def test_float16_and_dynamic_exports_are_rewritten_too(mode):
 
 
 def test_fine_tuned_model_with_preprocessing_and_softmax_is_exact():
-    model = keras_shufflenet.finetune.finetune_model(v2(0.5, include_preprocessing=True), 4, dropout=0.2)
+    model = finetune.finetune_model(v2(0.5, include_preprocessing=True), 4, dropout=0.2)
     fast = path("v2_finetuned.tflite")
     export.export_tflite(model, fast, mode="float32")
     assert_fast_graph(fast)
