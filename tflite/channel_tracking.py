@@ -46,15 +46,7 @@ _SCALE_INVARIANT = (
     keras.layers.GlobalMaxPooling2D,
     keras.layers.Dropout,
 )
-_ELEMENTWISE = (
-    keras.layers.ReLU,
-    keras.layers.ZeroPadding2D,
-    keras.layers.MaxPooling2D,
-    keras.layers.AveragePooling2D,
-    keras.layers.GlobalAveragePooling2D,
-    keras.layers.GlobalMaxPooling2D,
-    keras.layers.Dropout,
-)
+_ELEMENTWISE = (keras.layers.ReLU, *_SCALE_INVARIANT)
 
 
 class Tracked:
