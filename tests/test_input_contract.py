@@ -201,7 +201,7 @@ def test_int8_calibration_sees_the_evaluation_transforms_images(tmp_path, monkey
     input_contract.save_model(model, path, contract)
     seen = []
 
-    def capture(model, input_shape, calibration, io_dtype, raw_pixels):
+    def capture(model, input_shape, calibration, io_dtype, raw_pixels, optimize_graph):
         seen.append(calibration)
         raise _Stop
 
