@@ -212,3 +212,21 @@ def test_damaged_cache_entry_is_rebuilt_never_loaded(tmp_path, monkeypatch, dama
     assert weights_path() == path
     assert len(converted) == 2  # rebuilt, never loaded
     assert open(path, "rb").read() == good and pretrained._cache_entry_is_whole(path)
+
+
+# --- .tflite: a damaged input shape ------------------------------------------------------------
+
+def test_an_input_shape_out_of_proportion_is_refused_before_allocation(seeds, tmp_path):
+    """The campaign's case 7 of seed 1: one flipped bit made the height 4194320, and LiteRT,
+    which recomputes every activation from the input, allocated 15 GB before this check."""
+    from keras_shufflenet.tflite.device import graph, runtime
+
+    model = graph.read_model(seeds["tflite_classifier"])
+    image = model.subgraphs[0].tensors[model.subgraphs[0].inputs[0]]
+    image.shape = [16 | 1 << 22 if i == 1 else d for i, d in enumerate(image.shape)]
+    path = tmp_path / "tall.tflite"
+    path.write_bytes(graph.pack_model(model))
+    before = mutation._status_mb("VmRSS")
+    with pytest.raises(runtime.TFLiteFileError, match=r"tall\.tflite: input .* declares shape \[1, 4194320, 16, 3\]"):
+        runtime.TFLiteClassifier(path)
+    assert mutation._status_mb("VmHWM") - before < 200

@@ -114,6 +114,42 @@ def load_delegate(library):
         ) from error
 
 
+# An input may declare at most this many bytes more than any other tensor of its graph...
+INPUT_RATIO_LIMIT = 16
+# ...once it is over this size: below it, any input is accepted.
+INPUT_BYTES_FLOOR = 16 << 20
+
+
+def _declared_bytes(detail):
+    return int(np.prod([max(int(d), 1) for d in detail["shape"]], dtype=np.float64)) * np.dtype(detail["dtype"]).itemsize
+
+
+def check_declared_inputs(interpreter, path):
+    """Refuses, before LiteRT allocates anything, a graph input whose declared shape
+    is out of all proportion to the rest of its graph.
+
+    LiteRT recomputes every activation's shape from the inputs' when it allocates,
+    so one damaged dimension of an input (a flipped bit: 16 -> 4194320) makes it
+    allocate gigabytes. The graph's other tensors (weights and the activations the
+    converter recorded) are its own measure: an input over `INPUT_BYTES_FLOOR` and
+    more than `INPUT_RATIO_LIMIT` times the largest of them is refused.
+    """
+    inputs = {detail["index"] for detail in interpreter.get_input_details()}
+    details = interpreter.get_tensor_details()
+    largest_other = max([_declared_bytes(d) for d in details if d["index"] not in inputs], default=0)
+    for detail in details:
+        if detail["index"] not in inputs:
+            continue
+        size = _declared_bytes(detail)
+        if size > max(INPUT_BYTES_FLOOR, INPUT_RATIO_LIMIT * largest_other):
+            shape = [int(d) for d in detail["shape"]]
+            raise TFLiteFileError(
+                f"{path}: input {detail['name']!r} declares shape {shape} ({size / 2**20:.0f} MiB), "
+                f"over {INPUT_RATIO_LIMIT}x the largest other tensor of the graph "
+                f"({largest_other / 2**20:.2f} MiB): a damaged shape, refused before allocation"
+            )
+
+
 def make_interpreter(path, num_threads=1, use_xnnpack=True, delegates=()):
     """A ready (tensors allocated) LiteRT interpreter for `path`, with clear errors.
 
@@ -130,7 +166,10 @@ def make_interpreter(path, num_threads=1, use_xnnpack=True, delegates=()):
         kwargs["experimental_op_resolver_type"] = OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
     try:
         interpreter = Interpreter(**kwargs)
+        check_declared_inputs(interpreter, path)
         interpreter.allocate_tensors()
+    except TFLiteFileError:
+        raise
     except (ValueError, RuntimeError) as error:
         raise TFLiteFileError(f"{path}: cannot be loaded by LiteRT ({_first_line(error)})") from error
     return interpreter
