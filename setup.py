@@ -28,6 +28,7 @@ TRAINING = [
 TEST = [
     "pytest>=8",
     "pytest-timeout",
+    "pytest-xdist",  # the suite runs on two workers (scripts/run_tests.sh)
     "jax[cpu]",
     "nbclient",
     "nbformat",

@@ -6,6 +6,8 @@ and cached under `~/.cache/keras_shufflenet/`.
     python = client_venv.venv_python(path, ("mediapipe", "numpy"), "import mediapipe")
 """
 
+import contextlib
+import fcntl
 import os
 import pathlib
 import shutil
@@ -60,17 +62,33 @@ def venv_python(venv, packages, probe):
     """
     venv = pathlib.Path(venv)
     python = venv / "bin" / "python"
-    if not python.exists():
-        venv.parent.mkdir(parents=True, exist_ok=True)
-        staging = pathlib.Path(tempfile.mkdtemp(prefix=f".{venv.name}-", dir=venv.parent))
-        try:
-            _make_venv(staging, packages)
-            os.replace(staging, venv)
-        except OSError as error:
-            raise ClientUnavailable(f"cannot make a venv for {' '.join(packages)} in {venv}: {error}") from error
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
+    venv.parent.mkdir(parents=True, exist_ok=True)
+    with _locked(venv.parent / f".{venv.name}.lock"):  # test workers asking at once: one makes it
+        if not python.exists():
+            _make_venv_atomically(venv, packages)
     check = subprocess.run([str(python), "-c", probe], capture_output=True, text=True)
     if check.returncode != 0:
         raise ClientUnavailable(f"{probe!r} fails in {venv}: {last_line(check.stderr)}")
     return python
+
+
+@contextlib.contextmanager
+def _locked(path):
+    with open(path, "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _make_venv_atomically(venv, packages):
+    """Makes the venv in a staging folder beside `venv`, renamed to it only when complete."""
+    staging = pathlib.Path(tempfile.mkdtemp(prefix=f".{venv.name}-", dir=venv.parent))
+    try:
+        _make_venv(staging, packages)
+        os.replace(staging, venv)
+    except OSError as error:
+        raise ClientUnavailable(f"cannot make a venv for {' '.join(packages)} in {venv}: {error}") from error
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
