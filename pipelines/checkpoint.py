@@ -75,7 +75,9 @@ def check_fingerprint(state, fingerprint, directory):
 def restore(model, directory, state, fingerprint):
     """Loads the checkpoint `state` into a compiled `model` (weights and optimizer)."""
     check_fingerprint(state, fingerprint, directory)
-    if model.optimizer is not None and not model.optimizer.built:
+    # (A tf_keras optimizer, quantization-aware training's, has no `built`: its
+    # `.weights.h5` holds the model's weights only, and the momentum restarts.)
+    if model.optimizer is not None and not getattr(model.optimizer, "built", True):
         model.optimizer.build(model.trainable_variables)
     model.load_weights(os.path.join(directory, state["weights"]))
     logging.info("Resumed from %s after epoch %d.", state["weights"], state["epoch"])

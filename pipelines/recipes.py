@@ -10,6 +10,7 @@
 | cifar10  | v2_0.5 (*) | 32    | 128   | 17     | 0.2 / 128, warmup 1      | linear to 0   | 5e-4   |
 | finetune | v2_1.0 + imagenet weights, new head | 224 | 64 | 10 | 0.01 / 64, warmup 1 | cosine | 4e-5 |
 | digits   | v2_0.5 (*) | 16    | 64    | 6      | 0.1 / 64, warmup 1       | linear to 0   | 5e-5   |
+| qat      | the trained model's (`--qat`) | its | 128 | 2 | 0.002 / 128    | cosine to 0   | 5e-5   |
 
 (*) `small_inputs=True`: no early down-sampling, for small images.
 
@@ -28,6 +29,12 @@ With a time budget (`TrainConfig.time_budget`, `--time_budget=60m`) a recipe's
 `epochs` give way to the number that fits the budget (`pipelines.budget`); the
 budget needs a warmup of an epoch or more, which `cifar10`, `finetune` and
 `digits` have.
+
+`qat` fine-tunes a trained model quantization-aware (`train --qat=<run dir>`,
+`keras_shufflenet.tflite.qat`): the model, input size and classes are the
+trained model's; two epochs at 1% of the cifar10 peak rate, no warmup (the
+weights are already trained, the fake-quant ranges start at their calibrated
+values), the cifar10 augmentation.
 """
 
 import dataclasses
@@ -202,7 +209,24 @@ DIGITS = Recipe(
     augment=AugmentConfig(crop_padding=1, flip=False, center_crop_fraction=1.0),
 )
 
-RECIPES = {r.name: r for r in (IMAGENET, CIFAR10, FINETUNE, DIGITS)}
+QAT = Recipe(
+    name="qat",
+    model="v2_0.5",  # replaced by the trained model's architecture
+    small_inputs=True,
+    image_size=32,
+    batch_size=128,
+    epochs=2,
+    learning_rate=0.002,
+    base_batch_size=128,
+    nesterov=True,
+    weight_decay=5e-5,
+    schedule="cosine",
+    warmup_epochs=0.0,
+    label_smoothing=0.1,
+    augment=AugmentConfig(crop_padding=2, flip=True, center_crop_fraction=1.0),
+)
+
+RECIPES = {r.name: r for r in (IMAGENET, CIFAR10, FINETUNE, DIGITS, QAT)}
 
 
 def get(name):

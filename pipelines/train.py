@@ -41,6 +41,7 @@ from keras_shufflenet.pipelines.models import build_model, dtype_policy
 from keras_shufflenet.pipelines.recipes import Recipe
 from keras_shufflenet.pipelines.run_dir import RunDir
 from keras_shufflenet.pipelines.schedules import make_optimizer, make_schedule
+from keras_shufflenet.tflite import qat
 
 BACKENDS = ("tensorflow", "torch", "jax")
 
@@ -141,6 +142,11 @@ class TrainConfig:
         verbose: Keras verbosity: "auto", 0, 1 (progress bars) or 2 (one line
             per epoch).
         callbacks: extra Keras callbacks.
+        qat: quantization-aware training: a trained model to start from (a
+            run's directory, a `.keras` file, or a `.weights.h5` file of
+            `recipe.model`), fine-tuned with fake int8 quantization
+            (`keras_shufflenet.tflite.qat`; use the "qat" recipe). The run ends
+            with model_qat_int8.tflite instead of model.keras.
     """
 
     model_dir: str
@@ -153,6 +159,7 @@ class TrainConfig:
     time_budget: object = None
     verbose: object = "auto"
     callbacks: tuple = ()
+    qat: str = None
 
     def __post_init__(self):
         if not self.model_dir:
@@ -188,6 +195,11 @@ class TrainConfig:
                 raise ValueError(
                     "TrainConfig.time_budget does not work with strategy='multi_worker' (each worker "
                     "would time itself and could choose another number of epochs)."
+                )
+            if self.qat:
+                raise ValueError(
+                    "TrainConfig.time_budget does not apply to quantization-aware training (qat), "
+                    "which fine-tunes for the qat recipe's fixed short schedule."
                 )
 
     def settings(self):
@@ -379,6 +391,7 @@ def _fingerprint(config, num_classes):
         "data": config.data.source,
         "seed": config.seed,
         "time_budget": config.time_budget,
+        "qat": config.qat,
     }
 
 
@@ -408,6 +421,18 @@ def _build_model(config, recipe, strategy, data, state, run_dir, fingerprint):
         if state:
             checkpoint.restore(model, run_dir.checkpoints, state, fingerprint)
     return model
+
+
+def _build_qat_model(config, recipe, data, state, run_dir, fingerprint):
+    """`--qat`'s model step: the trained model's quantization-aware tf_keras twin
+    (`keras_shufflenet.tflite.qat`), compiled, resumed from `state`."""
+    aware = qat.start_training(
+        config.qat, recipe, data.train, data.num_classes, data.train_info.steps_per_epoch,
+        config.runtime.run_eagerly,
+    )
+    if state:
+        checkpoint.restore(aware.model, run_dir.checkpoints, state, fingerprint)
+    return aware
 
 
 def _compile(model, recipe, steps_per_epoch, num_classes, run_eagerly=False):
@@ -545,10 +570,16 @@ def _float32_copy(model, recipe, num_classes):
     return clean
 
 
-def _write_outputs(run_dir, config, recipe, decision, final, metrics, data, initial_epoch, skipped, seconds):
-    """Saves model.keras, labels.txt and result.json; returns the model's path."""
-    with files.atomic_path(run_dir.model) as tmp:
-        input_contract.save_model(final, tmp)
+def _write_outputs(run_dir, config, recipe, decision, final, metrics, data, initial_epoch, skipped, seconds,
+                   aware=None):
+    """Saves model.keras (a QAT run: model_qat_int8.tflite), labels.txt and result.json;
+    returns the model's path."""
+    if aware is not None:
+        model_path = qat.save_int8(aware, run_dir.root, data.train_info.class_names)
+    else:
+        model_path = run_dir.model
+        with files.atomic_path(model_path) as tmp:
+            input_contract.save_model(final, tmp)
     files.write_text(run_dir.labels, "\n".join(data.train_info.class_names) + "\n")
     files.write_json(run_dir.result, {
         "top1": metrics["top1"], "top5": metrics["top5"],
@@ -558,7 +589,7 @@ def _write_outputs(run_dir, config, recipe, decision, final, metrics, data, init
         "recipe": recipe.name, "data": config.data.source, "backend": keras.config.backend(),
         "time_budget": decision.to_json() if decision else None,
     })
-    return run_dir.model
+    return model_path
 
 
 def _diverged_message(guard, ckpt_dir, recipe):
@@ -599,11 +630,15 @@ def train(config):
         _write_config(run_dir, config, data.train_info)
 
     build_started = time.time()
-    model = _build_model(config, recipe, strategy, data, state, run_dir, fingerprint)
+    # --qat swaps the model step: a tf_keras model with fake quantization (tfmot).
+    aware = _build_qat_model(config, recipe, data, state, run_dir, fingerprint) if config.qat else None
+    model = aware.model if aware else _build_model(config, recipe, strategy, data, state, run_dir, fingerprint)
     probe = None
     if config.time_budget is not None and decision is None:
         probe = _budget_probe(config, run_dir, chief, started, time.time() - build_started)
     guard, callbacks = _callbacks(config, run_dir, initial_epoch, fingerprint, chief, probe)
+    if aware:
+        callbacks = qat.tf_keras_callbacks(callbacks)
     _log_plan(config, recipe, data, strategy, initial_epoch, measuring=probe is not None)
 
     start = initial_epoch
@@ -618,17 +653,20 @@ def train(config):
     if guard.where is not None:
         raise TrainingDiverged(_diverged_message(guard, run_dir.checkpoints, recipe))
 
-    final = input_contract.attach(
-        _float32_copy(model, recipe, data.num_classes),
-        recipe.input_contract(tuple(data.train_info.class_names)),
-    )
+    if aware:  # evaluated as trained: fake-quantized, as its int8 file computes
+        final = model
+    else:
+        final = input_contract.attach(
+            _float32_copy(model, recipe, data.num_classes),
+            recipe.input_contract(tuple(data.train_info.class_names)),
+        )
     metrics = evaluate_keras(final, data.eval, run_eagerly=config.runtime.run_eagerly)
     skipped = {"train": data.train_info.report_skipped(), "eval": data.eval_info.report_skipped()}
     seconds = time.time() - started
     model_path = None
     if chief:
         model_path = _write_outputs(
-            run_dir, config, recipe, decision, final, metrics, data, initial_epoch, skipped, seconds
+            run_dir, config, recipe, decision, final, metrics, data, initial_epoch, skipped, seconds, aware
         )
     logging.info(
         "Done: top-1 %.2f%%, top-%d %.2f%% on %d %s images (%.0f s%s).",
@@ -666,7 +704,7 @@ FLAGS = flags.FLAGS
 
 def define_flags():
     flags.DEFINE_string("model_dir", None, "Output folder; rerun with the same one to resume.")
-    flags.DEFINE_enum("recipe", "digits", sorted(recipes.RECIPES), "Training recipe.")
+    flags.DEFINE_enum("recipe", "digits", sorted(recipes.RECIPES), "Training recipe (with --qat: qat).")
     flags.DEFINE_string("data", "digits", "'digits', 'tfds:<name>' or an image folder.")
     flags.DEFINE_string("data_dir", None, "tensorflow-datasets data folder.")
     flags.DEFINE_string("train_split", "train", "Training split.")
@@ -709,13 +747,18 @@ def define_flags():
         "accelerators they suit. The saved model.keras loads on any backend, and the TFLite "
         "export runs on tensorflow.",
     )
+    flags.DEFINE_string(
+        "qat", None, "Quantization-aware training from this trained model: a run directory, a .keras "
+        "file, or a .weights.h5 file of --model. Writes model_qat_int8.tflite.",
+    )
     flags.mark_flag_as_required("model_dir")
 
 
 def config_from_flags():
     if FLAGS.time_budget is not None and FLAGS.epochs is not None:
         raise app.UsageError("--epochs and --time_budget both set the run's length: give one.")
-    recipe = recipes.get(FLAGS.recipe).replace(
+    recipe_name = "qat" if FLAGS.qat and not FLAGS["recipe"].present else FLAGS.recipe
+    recipe = recipes.get(recipe_name).replace(
         model=FLAGS.model, epochs=FLAGS.epochs, batch_size=FLAGS.batch_size,
         learning_rate=FLAGS.learning_rate, image_size=FLAGS.image_size, schedule=FLAGS.schedule,
         warmup_epochs=FLAGS.warmup_epochs, weight_decay=FLAGS.weight_decay,
@@ -735,7 +778,7 @@ def config_from_flags():
         model_dir=FLAGS.model_dir, recipe=recipe, data=data, runtime=runtime, seed=FLAGS.seed,
         checkpoint_every=FLAGS.checkpoint_every, eval_every=FLAGS.eval_every,
         time_budget=FLAGS.time_budget,
-        verbose=FLAGS.verbose if FLAGS.verbose == "auto" else int(FLAGS.verbose),
+        verbose=FLAGS.verbose if FLAGS.verbose == "auto" else int(FLAGS.verbose), qat=FLAGS.qat,
     )
 
 

@@ -8,7 +8,7 @@ import pytest
 from export_models import SIZE, build, digits
 
 import keras_shufflenet
-from keras_shufflenet.tflite import tf_keras_bridge
+from keras_shufflenet.tflite import export, tf_keras_bridge
 
 
 @pytest.mark.parametrize("family", ["v2", "v1"])
@@ -24,6 +24,10 @@ def test_bridge_gives_the_keras_outputs(family):
     normalized = keras.Model(model.input, model.get_layer("preprocessing").output).predict(images, verbose=0)
     affine_normalized = affine.get_layer("preprocessing")(images).numpy()
     assert np.abs(affine_normalized - normalized).max() <= 1e-6 * np.abs(normalized).max()
+    # What quantization-aware training starts from: the int8 body (V1: the XNNPACK rewrites).
+    body = export.int8_body(model)[0]
+    legacy_body = tf_keras_bridge.translate(body)
+    assert np.abs(legacy_body.predict(images, verbose=0) - body.predict(images, verbose=0)).max() <= 1e-5
 
 
 def test_refuses_models_it_cannot_translate():

@@ -41,6 +41,9 @@ class AccuracyReport:
         float32_max_abs_diff: largest |score difference| between the float32
             `.tflite` and Keras on the first batch.
         float32_bytes, int8_bytes: file sizes.
+        qat_int8, qat_int8_drop, qat_int8_bytes: the same for the int8 file of
+            a quantization-aware trained copy (`train --qat`), when given;
+            its drop is measured from the same Keras (float) model.
     """
 
     num_examples: int
@@ -53,6 +56,9 @@ class AccuracyReport:
     float32_max_abs_diff: float
     float32_bytes: int
     int8_bytes: int
+    qat_int8: dict = None
+    qat_int8_drop: float = None
+    qat_int8_bytes: int = None
 
     @property
     def size_ratio(self):
@@ -72,24 +78,27 @@ def _top(result):
     return {"top1": result["top1"], "top5": result["top5"]}
 
 
-def compare(model, float32_path, int8_path, dataset):
+def compare(model, float32_path, int8_path, dataset, qat_int8_path=None):
     """An `AccuracyReport` of `model` and its two `.tflite` exports on `dataset`.
 
     Args:
         model: the Keras model the files were exported from.
-        float32_path, int8_path: its float32 and int8 `.tflite` files.
+        float32_path, int8_path: its float32 and (post-training) int8 `.tflite` files.
         dataset: `(images, labels)` batches of float pixels in the range the
             model takes (e.g. `build_dataset(..., training=False)`).
+        qat_int8_path: optionally, the int8 `.tflite` of a quantization-aware
+            trained copy of `model` (`model_qat_int8.tflite` of `train --qat`).
     """
     from keras_shufflenet.tflite.device.runtime import TFLiteClassifier
 
-    for path in (float32_path, int8_path):
+    for path in (float32_path, int8_path) + ((qat_int8_path,) if qat_int8_path else ()):
         if not os.path.isfile(path):
             raise ValueError(f"{path}: no such .tflite file")
     batches = _batches(dataset)
     keras_result = evaluate.evaluate_keras(model, batches)
     float_result = evaluate.evaluate_tflite(float32_path, batches)
     int8_result = evaluate.evaluate_tflite(int8_path, batches)
+    qat_result = evaluate.evaluate_tflite(qat_int8_path, batches) if qat_int8_path else None
 
     images = batches[0][0]
     reference = np.asarray(model(images, training=False))
@@ -105,6 +114,9 @@ def compare(model, float32_path, int8_path, dataset):
         float32_max_abs_diff=float(diff),
         float32_bytes=os.path.getsize(float32_path),
         int8_bytes=os.path.getsize(int8_path),
+        qat_int8=_top(qat_result) if qat_result else None,
+        qat_int8_drop=100.0 * (keras_result["top1"] - qat_result["top1"]) if qat_result else None,
+        qat_int8_bytes=os.path.getsize(qat_int8_path) if qat_int8_path else None,
     )
 
 
@@ -115,6 +127,8 @@ def format_report(report):
         ("float32 .tflite", report.float32, report.float32_bytes),
         ("int8 .tflite", report.int8, report.int8_bytes),
     ]
+    if report.qat_int8 is not None:
+        rows.append(("QAT int8 .tflite", report.qat_int8, report.qat_int8_bytes))
     lines = [f"{'model':<16} {'top-1':>7} {'top-5':>7} {'size':>10}"]
     for name, result, size in rows:
         size_text = f"{size / 1e6:.3f} MB" if size is not None else ""
@@ -124,6 +138,7 @@ def format_report(report):
         f"top-1 agreement {100 * report.agreement:.2f}%; int8 file {100 * report.size_ratio:.1f}% of float32; "
         f"float32 .tflite vs Keras: agreement {100 * report.float32_agreement:.2f}%, "
         f"max |diff| {report.float32_max_abs_diff:.2e}"
+        + (f"; QAT int8 top-1 drop {report.qat_int8_drop:+.2f} points" if report.qat_int8 is not None else "")
     )
     return "\n".join(lines)
 
@@ -141,6 +156,9 @@ def write_plot(report, path, title=None):
 
     names = ["Keras", "float32", "int8"]
     results = [report.keras, report.float32, report.int8]
+    if report.qat_int8 is not None:
+        names.append("QAT int8")
+        results.append(report.qat_int8)
     fig, (ax, bx) = plt.subplots(1, 2, figsize=(9, 3.6), gridspec_kw={"width_ratios": [3, 2]})
     x = np.arange(len(names))
     for offset, key in ((-0.2, "top1"), (0.2, "top5")):
@@ -179,6 +197,8 @@ def define_flags(flag_values=None):
     flags.DEFINE_string("model", None, "The .keras model.", flag_values=fv)
     flags.DEFINE_string("float32", None, "Its float32 .tflite (exported when missing).", flag_values=fv)
     flags.DEFINE_string("int8", None, "Its int8 .tflite (exported when missing).", flag_values=fv)
+    flags.DEFINE_string("qat_int8", None, "The int8 .tflite of its quantization-aware training "
+                        "(train --qat), for a third row.", flag_values=fv)
     flags.DEFINE_enum("io_dtype", "uint8", export.IO_DTYPES, "I/O type of an int8 file to export.", flag_values=fv)
     flags.DEFINE_string("data", "digits", "'digits', 'tfds:<name>' or an image folder.", flag_values=fv)
     flags.DEFINE_string("data_dir", None, "tensorflow-datasets data folder.", flag_values=fv)
@@ -234,7 +254,7 @@ def main(argv, flag_values=None):
             data_dir=FLAGS.data_dir, limit=FLAGS.limit,
         )
         evaluate.check_labels(contract, info.class_names)
-        report = compare(model, FLAGS.float32, FLAGS.int8, dataset)
+        report = compare(model, FLAGS.float32, FLAGS.int8, dataset, qat_int8_path=FLAGS.qat_int8)
         info.report_skipped()
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)

@@ -314,10 +314,16 @@ def _converter_error(error, mode):
 
 def convert(model, *, mode="int8", calibration=None):
     """The `.tflite` bytes of a batch-1, static-shape `model` (see `export_tflite`),
-    with float input and output; "int8" graphs quantize inside."""
+    with float input and output; "int8" graphs quantize inside, with ranges
+    calibrated on `calibration` or, when None, those of the model's fake-quant
+    ops (a quantization-aware tf_keras model, `keras_shufflenet.tflite.qat`)."""
     import tensorflow as tf
 
     converter = tf.lite.TFLiteConverter.from_keras_model(model)
+    if type(model).__module__.startswith("tf_keras"):
+        # A tf_keras model (quantization-aware training) converts faster from its
+        # traced call than through a SavedModel of every layer.
+        converter.experimental_lower_to_saved_model = False
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
     if mode == "float16":
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
@@ -327,7 +333,6 @@ def convert(model, *, mode="int8", calibration=None):
     elif mode == "int8":
         # Per-channel weights are the converter's default for (depthwise) convolutions.
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
-        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
 
         def representative_dataset():
             for i, image in enumerate(calibration):
@@ -335,7 +340,12 @@ def convert(model, *, mode="int8", calibration=None):
                     logging.info("calibrating: %d/%d images", i, len(calibration))
                 yield [image[None]]
 
-        converter.representative_dataset = representative_dataset
+        # Without calibration images the ranges are the model's fake-quant ops'
+        # (the converter only checks for int8 kernels when it calibrates; the
+        # caller checks the graph for float ops either way).
+        if calibration is not None:
+            converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+            converter.representative_dataset = representative_dataset
     try:
         # Keras' SavedModel export prints its endpoints; the quantizer warns that
         # quantized inputs come without statistics (they are calibrated).
@@ -358,6 +368,7 @@ def export_tflite(
     metadata=None,
     contract=None,
     optimize_graph=True,
+    int8_converter=None,
 ):
     """Converts a Keras image classifier to a `.tflite` file for phones.
 
@@ -404,6 +415,13 @@ def export_tflite(
             channel bookkeeping, no TRANSPOSE is left (see
             `keras_shufflenet.tflite.channel_tracking`). Other models are
             exported as they are. False exports the graph layer by layer.
+        int8_converter: for "int8", instead of calibrating `model`: a function
+            of the input shape `(H, W, C)` returning the `.tflite` bytes of the
+            int8 body (float input -> QUANTIZE ... DEQUANTIZE -> float logits)
+            of `int8_body(model)`; how `keras_shufflenet.tflite.qat` exports a
+            quantization-aware trained copy (layer by layer: `optimize_graph`
+            does not apply to it). The checks, boundary and metadata that
+            follow are the same.
 
     Returns:
         `path`.
@@ -446,13 +464,13 @@ def export_tflite(
         )
 
     calibration = None
-    if mode == "int8":
+    if mode == "int8" and int8_converter is None:
         calibration = calibration_images(representative_images, input_shape, num_calibration)
         _check_pixel_range(calibration, model)
         logging.info("int8: calibrating on %d images", len(calibration))
 
     if mode == "int8":
-        data = _convert_int8(model, input_shape, calibration, io_dtype, raw_pixels, optimize_graph)
+        data = _convert_int8(model, input_shape, calibration, io_dtype, raw_pixels, optimize_graph, int8_converter)
     else:
         data = convert(export_graph(model, input_shape, optimize_graph), mode=mode)
     summary = graph.summarize(data)
@@ -487,18 +505,29 @@ def export_graph(model, input_shape, optimize_graph=True):
     return batch_one(model, input_shape)
 
 
-def _convert_int8(model, input_shape, calibration, io_dtype, raw_pixels, optimize_graph):
-    """Full-integer conversion; see `rewrite` and `boundary` for what is changed
-    around the converter so that XNNPACK runs the whole graph."""
+def int8_body(model):
+    """`(body, softmax)`: the Keras model an int8 conversion quantizes (`model`
+    without its final softmax, rewritten for XNNPACK, see `rewrite`), and
+    whether `model` ended in a softmax (it runs in float after the body)."""
     from keras_shufflenet.tflite import _rewrite as rewrite
 
     body, softmax = split_softmax(model)
     body, changes = rewrite.xnnpack_int8_friendly(body)
     for change in changes:
         logging.info("int8 graph for XNNPACK: %s", change)
-    data = convert(export_graph(body, input_shape, optimize_graph), mode="int8", calibration=calibration)
-    if optimize_graph and channel_tracking.applies_to(body):
-        data = channel_tracking.unify_stage_scales(data)
+    return body, softmax
+
+
+def _convert_int8(model, input_shape, calibration, io_dtype, raw_pixels, optimize_graph, int8_converter=None):
+    """Full-integer conversion; see `rewrite` and `boundary` for what is changed
+    around the converter so that XNNPACK runs the whole graph."""
+    if int8_converter is None:
+        body, softmax = int8_body(model)
+        data = convert(export_graph(body, input_shape, optimize_graph), mode="int8", calibration=calibration)
+        if optimize_graph and channel_tracking.applies_to(body):
+            data = channel_tracking.unify_stage_scales(data)
+    else:
+        data, softmax = int8_converter(input_shape), outputs_probabilities(model)
     float_ops = _float_compute_ops(graph.summarize(data))
     if float_ops:
         raise ExportError(
