@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 import keras_shufflenet
+from test_pth import _Storage, _Tensor, write_zip_pth
 from keras_shufflenet import (
     catalogue, input_contract, mmpretrain_weights, preprocessing, pretrained, torchvision_weights,
 )
@@ -263,19 +264,41 @@ def _serve_as(monkeypatch, key, url):
     monkeypatch.setitem(pretrained.PUBLISHED, key, published)
 
 
+def write_torchvision_layout(path, width=0.5, seed=0):
+    """A torchvision ShuffleNet V2 state dict written without PyTorch (`test_pth`'s
+    writer): random values in every tensor torchvision has, in its shapes."""
+    rng = np.random.default_rng(seed)
+    model = keras_shufflenet.ShuffleNetV2(width, weights=None)
+    obj, storages = {}, {}
+    for torch_name, keras_name, kind in torchvision_weights.mapping():
+        weights = model.get_layer(keras_name).get_weights()
+        if kind in (torchvision_weights.CONV, torchvision_weights.DEPTHWISE):
+            tensors = [np.transpose(weights[0], (3, 2, 0, 1) if kind == torchvision_weights.CONV else (2, 3, 0, 1))]
+        elif kind == torchvision_weights.LINEAR:
+            tensors = [weights[0].T, weights[1]]
+        else:  # batchnorm: gamma, beta, mean, variance (positive)
+            tensors = weights
+        for suffix, tensor in zip(torchvision_weights.TENSORS[kind], tensors):
+            values = np.abs(rng.normal(1, 0.1, tensor.shape)) if suffix == "running_var" else rng.normal(0, 0.1, tensor.shape)
+            key = str(len(storages))
+            storages[key] = values
+            strides = tuple(int(np.prod(tensor.shape[i + 1:])) for i in range(tensor.ndim))
+            obj[f"{torch_name}.{suffix}"] = _Tensor(_Storage(key, values.size), 0, tensor.shape, strides)
+    return write_zip_pth(path, obj, storages) or path
+
+
 @pytest.fixture
-def imagenet_server(reference, tmp_path, monkeypatch):
-    """torchvision's x0.5 file layout served locally, named by its real sha256."""
-    server, name = _serve_published(
-        ("v2", 0.5, None), reference[0.5][1], "shufflenetv2_x0.5", 10, tmp_path, monkeypatch
-    )
+def imagenet_server(tmp_path, monkeypatch):
+    """torchvision's x0.5 file layout (written without PyTorch) served locally, named by
+    its real sha256."""
+    source = write_torchvision_layout(tmp_path / "shufflenetv2_x0.5.pth")
+    server, name = _serve_published(("v2", 0.5, None), source, "shufflenetv2_x0.5", 10, tmp_path, monkeypatch)
+    server.source = source
     yield server, name
     server.close()
 
 
-def test_imagenet_weights_download_verify_convert_then_cache_only(
-    imagenet_server, reference, tmp_path, monkeypatch
-):
+def test_imagenet_weights_download_verify_convert_then_cache_only(imagenet_server, tmp_path, monkeypatch):
     server, name = imagenet_server
     cache = tmp_path / "keras_home" / "models"
     model = keras_shufflenet.ShuffleNetV2(0.5, weights="imagenet", classifier_activation=None)
@@ -283,9 +306,8 @@ def test_imagenet_weights_download_verify_convert_then_cache_only(
     converted = cache / f"{name[:-4]}.keras{pretrained.CONVERSION_VERSION}.weights.h5"
     assert sorted(os.listdir(cache)) == sorted([name, converted.name, converted.name + pretrained.HASH_SUFFIX])
 
-    _, path = reference[0.5]
     expected = torchvision_weights.convert_state_dict(
-        pretrained.pth.load_state_dict(path), torchvision_weights.mapping()
+        pretrained.pth.load_state_dict(server.source), torchvision_weights.mapping()
     )
     for layer_name, weights in expected.items():
         for got, want in zip(model.get_layer(layer_name).get_weights(), weights):
