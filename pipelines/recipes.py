@@ -209,21 +209,10 @@ DIGITS = Recipe(
     augment=AugmentConfig(crop_padding=1, flip=False, center_crop_fraction=1.0),
 )
 
-QAT = Recipe(
-    name="qat",
-    model="v2_0.5",  # replaced by the trained model's architecture
-    small_inputs=True,
-    image_size=32,
-    batch_size=128,
-    epochs=2,
-    learning_rate=0.002,
-    base_batch_size=128,
-    nesterov=True,
-    weight_decay=5e-5,
-    schedule="cosine",
-    warmup_epochs=0.0,
-    label_smoothing=0.1,
-    augment=AugmentConfig(crop_padding=2, flip=True, center_crop_fraction=1.0),
+# The cifar10 recipe, shortened for fine-tuning a trained model; model, input size and
+# classes are replaced by the trained model's.
+QAT = CIFAR10.replace(
+    name="qat", epochs=2, learning_rate=0.002, weight_decay=5e-5, schedule="cosine", warmup_epochs=0.0,
 )
 
 RECIPES = {r.name: r for r in (IMAGENET, CIFAR10, FINETUNE, DIGITS, QAT)}
