@@ -633,6 +633,8 @@ def train(config):
     # --qat swaps the model step: a tf_keras model with fake quantization (tfmot).
     aware = _build_qat_model(config, recipe, data, state, run_dir, fingerprint) if config.qat else None
     model = aware.model if aware else _build_model(config, recipe, strategy, data, state, run_dir, fingerprint)
+    if aware:  # the log and result.json name the model trained, not the qat recipe's default
+        recipe = recipe.replace(model=aware.source.name)
     probe = None
     if config.time_budget is not None and decision is None:
         probe = _budget_probe(config, run_dir, chief, started, time.time() - build_started)

@@ -10,6 +10,7 @@ amplified layer after layer, so that int8 and fake-quantized top-1 agree on only
 75-90% of images whatever the simulation's fidelity."""
 
 import functools
+import json
 import os
 import subprocess
 import sys
@@ -189,3 +190,5 @@ def test_training_program_qat_resumes_and_writes_the_int8_file(tmp_path):
     assert float_ops(graph.summarize(second.model_path)) == PTQ_FLOAT_OPS
     # Evaluated as trained (fake-quantized), on the qat recipe's evaluation transform.
     assert second.metrics["num_examples"] == 64 and second.metrics["top1"] >= 0.7
+    # result.json names the model fine-tuned, not the qat recipe's default spec.
+    assert json.loads((run_dir / "result.json").read_text())["model"] == trained("v2").name
