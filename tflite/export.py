@@ -505,16 +505,23 @@ def export_graph(model, input_shape, optimize_graph=True):
     return batch_one(model, input_shape)
 
 
-def int8_body(model):
+def int8_body(model, calibration=None):
     """`(body, softmax)`: the Keras model an int8 conversion quantizes (`model`
-    without its final softmax, rewritten for XNNPACK, see `rewrite`), and
-    whether `model` ended in a softmax (it runs in float after the body)."""
+    without its final softmax, rewritten for XNNPACK, see `rewrite`, and with
+    its ReLU ranges equalized on the `calibration` images when given, see
+    `equalize`), and whether `model` ended in a softmax (it runs in float after
+    the body). The same function as `model`'s, up to float rounding."""
     from keras_shufflenet.tflite import _rewrite as rewrite
+    from keras_shufflenet.tflite import equalize
 
     body, softmax = split_softmax(model)
     body, changes = rewrite.xnnpack_int8_friendly(body)
     for change in changes:
         logging.info("int8 graph for XNNPACK: %s", change)
+    if calibration is not None:
+        body, changes = equalize.equalize_ranges(body, calibration)
+        for change in changes:
+            logging.info("int8 ranges: %s", change)
     return body, softmax
 
 
@@ -522,7 +529,7 @@ def _convert_int8(model, input_shape, calibration, io_dtype, raw_pixels, optimiz
     """Full-integer conversion; see `rewrite` and `boundary` for what is changed
     around the converter so that XNNPACK runs the whole graph."""
     if int8_converter is None:
-        body, softmax = int8_body(model)
+        body, softmax = int8_body(model, calibration)
         data = convert(export_graph(body, input_shape, optimize_graph), mode="int8", calibration=calibration)
         if optimize_graph and channel_tracking.applies_to(body):
             data = channel_tracking.unify_stage_scales(data)

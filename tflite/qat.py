@@ -223,7 +223,7 @@ def quantization_aware(model, representative_images, num_calibration=export.DEFA
     require_tfmot()
     check_shufflenet(model)
     calibration = export.calibration_images(representative_images, export.static_input_shape(model), num_calibration)
-    body, softmax = export.int8_body(model)
+    body, softmax = export.int8_body(model, calibration)
     legacy = tf_keras_bridge.translate(body, affine_inputs=True)
     with tfmot.quantization.keras.quantize_scope(CUSTOM_OBJECTS):
         annotated = tf_keras.models.clone_model(legacy, clone_function=lambda layer: _annotate(
