@@ -18,7 +18,8 @@ function (up to float rounding); it is only used for the int8 conversion.
 import keras
 
 
-def _is_plain_relu(layer):
+def is_plain_relu(layer):
+    """A `ReLU` layer computing max(x, 0), nothing more."""
     return (
         isinstance(layer, keras.layers.ReLU)
         and layer.max_value is None
@@ -45,7 +46,7 @@ def _concat_before_relu(model):
             isinstance(layer, keras.layers.Concatenate)
             and calls[id(layer)] == 1
             and len(users) == 1
-            and _is_plain_relu(users[0].operation)
+            and is_plain_relu(users[0].operation)
             and calls[id(users[0].operation)] == 1
             and not any(id(t) in outputs for t in node.output_tensors)
         ):

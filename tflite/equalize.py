@@ -26,6 +26,7 @@ import numpy as np
 import keras
 
 from keras_shufflenet.layers import ChannelShuffle
+from keras_shufflenet.tflite._rewrite import is_plain_relu
 
 MAX_FACTOR = 1e3
 
@@ -53,15 +54,6 @@ def _single_consumers(model):
     return found
 
 
-def _is_plain_relu(layer):
-    return (
-        isinstance(layer, keras.layers.ReLU)
-        and layer.max_value is None
-        and not layer.negative_slope
-        and not layer.threshold
-    )
-
-
 def equalizable_chains(model):
     """`[(batch_norm, relu, shuffle or None, depthwise)]`: every BatchNormalization ->
     ReLU -> (ChannelShuffle) -> (ZeroPadding2D) -> DepthwiseConv2D chain of
@@ -75,7 +67,7 @@ def equalizable_chains(model):
         if not isinstance(layer, keras.layers.BatchNormalization) or layer.axis not in (-1, 3) or not layer.scale:
             continue
         relu = consumer.get(id(layer))
-        if relu is None or not _is_plain_relu(relu):
+        if relu is None or not is_plain_relu(relu):
             continue
         nxt = consumer.get(id(relu))
         shuffle = nxt if isinstance(nxt, ChannelShuffle) else None
