@@ -20,6 +20,8 @@ import os
 import sys
 import tempfile
 
+_ACTIVE = []  # the log of the redirecting block, while one runs
+
 
 @contextlib.contextmanager
 def framework_logs_to(path=None):
@@ -30,7 +32,13 @@ def framework_logs_to(path=None):
     With `path=None` the log is a temporary file, removed when the block
     succeeds (or exits with status 0) and named on stderr otherwise, so a
     failure is never silent.
+
+    Inside a block already redirecting (a program that started one before its
+    imports, as `pipelines.train` does), it only yields that block's log.
     """
+    if _ACTIVE:
+        yield _ACTIVE[-1]
+        return
     sys.stdout.flush()
     sys.stderr.flush()
     temporary = path is None
@@ -51,6 +59,7 @@ def framework_logs_to(path=None):
     tf_level = tf_logger.level
     tf_logger.setLevel(logging.WARNING)
     failed = False
+    _ACTIVE.append(path)
     try:
         yield path
     except SystemExit as exit_:  # absl's app.run ends with sys.exit
@@ -60,6 +69,7 @@ def framework_logs_to(path=None):
         failed = True
         raise
     finally:
+        _ACTIVE.pop()
         tf_logger.setLevel(tf_level)
         for stream in (sys.stdout, sys.stderr, *streams):
             stream.flush()

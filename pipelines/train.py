@@ -22,15 +22,23 @@ of an uninterrupted run. A NaN loss stops the run with `TrainingDiverged`,
 keeping the last good checkpoint.
 """
 
+import contextlib
 import dataclasses
 import math
 import os
 import sys
 import time
 
-import keras
-import tensorflow as tf
-from absl import app, flags, logging
+from keras_shufflenet.pipelines import tool_output
+
+# As a program, TensorFlow's own lines go to a log from its import on (`tool_output`).
+PROGRAM_OUTPUT = contextlib.ExitStack()
+if __name__ == "__main__":
+    PROGRAM_OUTPUT.enter_context(tool_output.framework_logs_to())
+
+import keras  # noqa: E402 (after the redirect)
+import tensorflow as tf  # noqa: E402
+from absl import app, flags, logging  # noqa: E402
 
 from keras_shufflenet import input_contract
 from keras_shufflenet.pipelines import callbacks as callbacks_lib
@@ -698,6 +706,7 @@ def use_backend(backend):
     logging.info("Restarting on the Keras %s backend.", backend)
     sys.stdout.flush()
     sys.stderr.flush()
+    PROGRAM_OUTPUT.close()  # the terminal back on descriptors 1 and 2 for the new process
     os.execve(sys.executable, [sys.executable, *sys.orig_argv[1:]], {**os.environ, "KERAS_BACKEND": backend})
 
 
@@ -808,4 +817,5 @@ def run():
 
 
 if __name__ == "__main__":
-    run()
+    with PROGRAM_OUTPUT:
+        run()
