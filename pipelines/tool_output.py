@@ -23,6 +23,17 @@ import tempfile
 _ACTIVE = []  # the log of the redirecting block, while one runs
 
 
+def program_output(module_name):
+    """For a program's module, called before it imports TensorFlow: an ExitStack
+    that, when the module runs as `__main__`, already holds `framework_logs_to()`,
+    so TensorFlow's lines from its import on go to the log. Run the program
+    inside `with` it."""
+    stack = contextlib.ExitStack()
+    if module_name == "__main__":
+        stack.enter_context(framework_logs_to())
+    return stack
+
+
 @contextlib.contextmanager
 def framework_logs_to(path=None):
     """Runs the block with file descriptors 1 and 2 going to `path` (appended),

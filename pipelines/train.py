@@ -22,7 +22,6 @@ of an uninterrupted run. A NaN loss stops the run with `TrainingDiverged`,
 keeping the last good checkpoint.
 """
 
-import contextlib
 import dataclasses
 import math
 import os
@@ -32,9 +31,7 @@ import time
 from keras_shufflenet.pipelines import tool_output
 
 # As a program, TensorFlow's own lines go to a log from its import on (`tool_output`).
-PROGRAM_OUTPUT = contextlib.ExitStack()
-if __name__ == "__main__":
-    PROGRAM_OUTPUT.enter_context(tool_output.framework_logs_to())
+PROGRAM_OUTPUT = tool_output.program_output(__name__)
 
 import keras  # noqa: E402 (after the redirect)
 import tensorflow as tf  # noqa: E402

@@ -70,6 +70,11 @@ def trained(family):
     return model
 
 
+def activation_ranges(aware):
+    return [(float(v["min_var"].numpy().min()), float(v["max_var"].numpy().max()))
+            for _, _, v in qat._activation_quantizers(aware)]
+
+
 @functools.lru_cache(maxsize=None)
 def qat_export(family):
     """`(model, aware, int8 path, class names)`: `trained(family)` made quantization-aware,
@@ -80,9 +85,12 @@ def qat_export(family):
     recipe = recipes.get("qat").replace(batch_size=32, epochs=1)
     qat.compile_for_training(aware, recipe, steps_per_epoch=3, num_classes=10)
     before = [w.copy() for w in aware.model.get_weights()]
+    ranges_before = activation_ranges(aware)
     history = aware.model.fit(train.map(lambda x, y: (x, keras.ops.one_hot(y, 10))), epochs=1, verbose=0)
     assert np.isfinite(history.history["loss"]).all()
     assert any(not np.array_equal(a, b) for a, b in zip(before, aware.model.get_weights()))
+    # The default ("mse") ranges stay where calibration put them while the weights train.
+    assert activation_ranges(aware) == ranges_before
     target = path(f"qat_{family}_int8.tflite")
     labels = metadata.ClassifierMetadata(labels=tuple(info.class_names), name=model.name)
     qat.export_int8(aware, target, io_dtype="uint8", metadata=labels)

@@ -24,7 +24,12 @@ import sys
 
 import numpy as np
 
-from keras_shufflenet.pipelines import evaluate, files, tool_output
+from keras_shufflenet.pipelines import tool_output
+
+# As a program, TensorFlow's own lines go to a log from its import on (`tool_output`).
+PROGRAM_OUTPUT = tool_output.program_output(__name__)
+
+from keras_shufflenet.pipelines import evaluate, files  # noqa: E402 (after the redirect)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -277,4 +282,5 @@ def run():
 
 
 if __name__ == "__main__":
-    run()
+    with PROGRAM_OUTPUT:
+        run()

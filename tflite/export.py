@@ -30,10 +30,15 @@ from absl import logging
 
 from keras_shufflenet import input_contract
 from keras_shufflenet.pipelines import files, tool_output
-from keras_shufflenet.tflite import _boundary as boundary
-from keras_shufflenet.tflite import channel_tracking
-from keras_shufflenet.tflite import metadata as metadata_lib
-from keras_shufflenet.tflite.device import graph
+
+# As a program, TensorFlow's own lines go to a log from its import on (`tool_output`).
+PROGRAM_OUTPUT = tool_output.program_output(__name__)
+
+from keras_shufflenet.tflite import _boundary as boundary  # noqa: E402 (after the redirect)
+from keras_shufflenet.tflite import channel_tracking  # noqa: E402
+from keras_shufflenet.tflite import metadata as metadata_lib  # noqa: E402
+from keras_shufflenet.tflite import ranges as int8_ranges_lib  # noqa: E402
+from keras_shufflenet.tflite.device import graph  # noqa: E402
 
 MODES = ("float32", "float16", "dynamic", "int8")
 IO_DTYPES = ("float32", "int8", "uint8")
@@ -312,12 +317,14 @@ def _converter_error(error, mode):
     return ExportError(f"mode={mode!r}: TFLite conversion failed: {_one_line(error)}")
 
 
-def convert(model, *, mode="int8", calibration=None):
+def convert(model, *, mode="int8", calibration=None, int8_ranges=int8_ranges_lib.DEFAULT_METHOD):
     """The `.tflite` bytes of a batch-1, static-shape `model` (see `export_tflite`),
     with float input and output; "int8" graphs quantize inside, with ranges
-    calibrated on `calibration` or, when None, those of the model's fake-quant
-    ops (a quantization-aware tf_keras model, `keras_shufflenet.tflite.qat`)."""
+    calibrated on `calibration` (by `int8_ranges`, see `keras_shufflenet.tflite.ranges`)
+    or, when None, those of the model's fake-quant ops (a quantization-aware
+    tf_keras model, `keras_shufflenet.tflite.qat`)."""
     import tensorflow as tf
+    from tensorflow.lite.python import convert as tf_convert
 
     converter = tf.lite.TFLiteConverter.from_keras_model(model)
     if type(model).__module__.startswith("tf_keras"):
@@ -346,12 +353,21 @@ def convert(model, *, mode="int8", calibration=None):
         if calibration is not None:
             converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
             converter.representative_dataset = representative_dataset
+    clipped = mode == "int8" and calibration is not None and int8_ranges_lib.check_method(int8_ranges) == "mse"
+    # For clipped ranges the converter stops after calibrating; its quantizer
+    # then runs on the rewritten statistics, as the converter would have run it.
+    converter._experimental_calibrate_only = clipped
     try:
         # Keras' SavedModel export prints its endpoints; the quantizer warns that
         # quantized inputs come without statistics (they are calibrated).
         with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
             warnings.filterwarnings("ignore", message="Statistics for quantized inputs")
-            return converter.convert()
+            data = converter.convert()
+            if clipped:
+                data, narrowed = int8_ranges_lib.clip_calibrated_model(data, calibration)
+                logging.info("int8 ranges: %d activation ranges clipped to their least-error range", narrowed)
+                data = tf_convert.mlir_quantize(data, input_data_type=tf.float32, output_data_type=tf.float32)
+            return data
     except Exception as error:  # the converter raises several private error types
         raise _converter_error(error, mode) from error
 
@@ -369,6 +385,7 @@ def export_tflite(
     contract=None,
     optimize_graph=True,
     int8_converter=None,
+    int8_ranges=int8_ranges_lib.DEFAULT_METHOD,
 ):
     """Converts a Keras image classifier to a `.tflite` file for phones.
 
@@ -422,6 +439,11 @@ def export_tflite(
             quantization-aware trained copy (layer by layer: `optimize_graph`
             does not apply to it). The checks, boundary and metadata that
             follow are the same.
+        int8_ranges: how calibration sets each activation's int8 range: "mse"
+            (the range with the least rounding plus clipping error on the
+            calibration images' histogram) or "minmax" (the min and max seen;
+            what the TFLite converter does by itself). See
+            `keras_shufflenet.tflite.ranges`.
 
     Returns:
         `path`.
@@ -440,6 +462,8 @@ def export_tflite(
         raise ExportError(f"io_dtype={io_dtype!r} needs mode='int8'; mode={mode!r} models take float32")
     if not isinstance(num_calibration, int) or isinstance(num_calibration, bool) or num_calibration < 1:
         raise ExportError(f"num_calibration must be a positive integer; got {num_calibration!r}")
+    if int8_ranges not in int8_ranges_lib.METHODS:
+        raise ExportError(f"int8_ranges must be one of {int8_ranges_lib.METHODS}; got {int8_ranges!r}")
     if metadata is not None and not isinstance(metadata, metadata_lib.ClassifierMetadata):
         raise ExportError(f"metadata must be a ClassifierMetadata or None; got {type(metadata).__name__}")
     # Keras is imported when a model is exported, not when the program starts (tool_output).
@@ -470,7 +494,9 @@ def export_tflite(
         logging.info("int8: calibrating on %d images", len(calibration))
 
     if mode == "int8":
-        data = _convert_int8(model, input_shape, calibration, io_dtype, raw_pixels, optimize_graph, int8_converter)
+        data = _convert_int8(
+            model, input_shape, calibration, io_dtype, raw_pixels, optimize_graph, int8_converter, int8_ranges
+        )
     else:
         data = convert(export_graph(model, input_shape, optimize_graph), mode=mode)
     summary = graph.summarize(data)
@@ -525,12 +551,16 @@ def int8_body(model, calibration=None):
     return body, softmax
 
 
-def _convert_int8(model, input_shape, calibration, io_dtype, raw_pixels, optimize_graph, int8_converter=None):
+def _convert_int8(model, input_shape, calibration, io_dtype, raw_pixels, optimize_graph, int8_converter=None,
+                  int8_ranges=int8_ranges_lib.DEFAULT_METHOD):
     """Full-integer conversion; see `rewrite` and `boundary` for what is changed
     around the converter so that XNNPACK runs the whole graph."""
     if int8_converter is None:
         body, softmax = int8_body(model, calibration)
-        data = convert(export_graph(body, input_shape, optimize_graph), mode="int8", calibration=calibration)
+        data = convert(
+            export_graph(body, input_shape, optimize_graph), mode="int8", calibration=calibration,
+            int8_ranges=int8_ranges,
+        )
         if optimize_graph and channel_tracking.applies_to(body):
             data = channel_tracking.unify_stage_scales(data)
     else:
@@ -562,6 +592,9 @@ def define_flags(flag_values=None):
     flags.DEFINE_string("split", "train", "Split to calibrate on.", flag_values=fv)
     flags.DEFINE_string("data_dir", None, "tensorflow-datasets data folder.", flag_values=fv)
     flags.DEFINE_integer("num_calibration", DEFAULT_NUM_CALIBRATION, "Calibration images.", flag_values=fv)
+    flags.DEFINE_enum("int8_ranges", int8_ranges_lib.DEFAULT_METHOD, int8_ranges_lib.METHODS,
+                      "int8 activation ranges: least rounding + clipping error on the calibration "
+                      "histogram, or the min/max seen.", flag_values=fv)
     flags.DEFINE_bool("gpu_friendly", False, "Refuse graphs the GPU delegate cannot take.", flag_values=fv)
     flags.DEFINE_bool("optimize_graph", True, "Exact speed rewrites of ShuffleNet V2 (no shuffle "
                       "transposes); --nooptimize_graph exports layer by layer.", flag_values=fv)
@@ -649,6 +682,7 @@ def _export_from_flags(FLAGS):
         model, FLAGS.output, mode=FLAGS.mode, representative_images=dataset,
         num_calibration=FLAGS.num_calibration, io_dtype=FLAGS.io_dtype,
         gpu_friendly=FLAGS.gpu_friendly, metadata=info_md, contract=contract, optimize_graph=FLAGS.optimize_graph,
+        int8_ranges=FLAGS.int8_ranges,
     )
 
 
@@ -661,4 +695,5 @@ def run():
 
 
 if __name__ == "__main__":
-    run()
+    with PROGRAM_OUTPUT:
+        run()

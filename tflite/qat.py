@@ -36,6 +36,7 @@ from keras_shufflenet.pipelines import schedules
 from keras_shufflenet.pipelines.run_dir import RunDir
 from keras_shufflenet.tflite import export
 from keras_shufflenet.tflite import metadata as metadata_lib
+from keras_shufflenet.tflite import ranges as int8_ranges_lib
 
 try:
     import tensorflow as tf
@@ -133,6 +134,25 @@ if tfmot is not None:
         def non_trainable_weights(self):
             return self._dedup_weights(self.layer.weights + self._trainable_weights + self._non_trainable_weights)
 
+    class _FixedRange:
+        """A tfmot activation quantizer that keeps the range it was given: training
+        fake-quantizes with it, as inference does, instead of moving it to the
+        batches' min and max (PyTorch's `disable_observer`)."""
+
+        def __call__(self, inputs, training, weights, **kwargs):
+            return super().__call__(inputs, False, weights, **kwargs)
+
+    class FixedMovingAverageQuantizer(_FixedRange, tfmot.quantization.keras.quantizers.MovingAverageQuantizer):
+        pass
+
+    class FixedAllValuesQuantizer(_FixedRange, tfmot.quantization.keras.quantizers.AllValuesQuantizer):
+        pass
+
+    _FIXED_QUANTIZERS = {
+        tfmot.quantization.keras.quantizers.MovingAverageQuantizer: FixedMovingAverageQuantizer,
+        tfmot.quantization.keras.quantizers.AllValuesQuantizer: FixedAllValuesQuantizer,
+    }
+
     CUSTOM_OBJECTS = {
         "Conv2D": tf_keras_bridge.Conv2D,
         "Keras3Computation": tf_keras_bridge.Keras3Computation,
@@ -196,13 +216,17 @@ def _annotate(layer):
     return tfmot.quantization.keras.quantize_annotate_layer(layer)
 
 
-def quantization_aware(model, representative_images, num_calibration=export.DEFAULT_NUM_CALIBRATION):
+def quantization_aware(model, representative_images, num_calibration=export.DEFAULT_NUM_CALIBRATION,
+                       int8_ranges=int8_ranges_lib.DEFAULT_METHOD):
     """The quantization-aware tf_keras twin of a Keras 3 ShuffleNet, float weights copied.
 
-    The fake-quant ranges start where post-training int8 would put them (the
-    min/max of each quantized tensor on `representative_images`), not at
-    tfmot's default [-6, 6], which its moving averages (decay 0.999) would
-    take thousands of steps to leave.
+    The fake-quant ranges start where post-training int8 would put them, on
+    `representative_images`, not at tfmot's default [-6, 6], which its moving
+    averages (decay 0.999) would take thousands of steps to leave. With
+    `int8_ranges="mse"` they are each tensor's least-error range (see
+    `keras_shufflenet.tflite.ranges`) and stay there while training, so the
+    weights learn to live with the clipping; with "minmax" they start at the
+    min/max and follow tfmot's moving averages of the batches' min and max.
 
     Args:
         model: a trained functional `keras_shufflenet.ShuffleNetV1` or `V2`
@@ -212,6 +236,7 @@ def quantization_aware(model, representative_images, num_calibration=export.DEFA
             `export.export_tflite` (an array, or batches / `(images, labels)`
             pairs such as the training dataset).
         num_calibration: how many of them to read.
+        int8_ranges: "mse" or "minmax", as for `export.export_tflite`.
 
     Returns:
         A `QuantizationAware`; train `.model` with `compile_for_training`.
@@ -221,6 +246,7 @@ def quantization_aware(model, representative_images, num_calibration=export.DEFA
         (subclassed, Lambda layers, other layers), ImportError without tfmot.
     """
     require_tfmot()
+    int8_ranges_lib.check_method(int8_ranges)
     check_shufflenet(model)
     calibration = export.calibration_images(representative_images, export.static_input_shape(model), num_calibration)
     body, softmax = export.int8_body(model, calibration)
@@ -238,48 +264,59 @@ def quantization_aware(model, representative_images, num_calibration=export.DEFA
         # normalization, V1's pool as a depthwise convolution) must stay as they are.
         if isinstance(layer, tfmot.quantization.keras.QuantizeWrapperV2) and layer.layer.name in frozen:
             layer.__class__ = FrozenQuantizeWrapper
-    _initialize_ranges(aware, legacy, calibration)
+    _initialize_ranges(aware, legacy, calibration, int8_ranges)
+    if int8_ranges == "mse":
+        for _, quantizer, _ in _activation_quantizers(aware):
+            quantizer.__class__ = _FIXED_QUANTIZERS[type(quantizer)]
     return QuantizationAware(source=model, model=aware, softmax=softmax)
 
 
-def _range_variables(aware):
-    """`[(name of the float layer whose output is quantized, min_var, max_var)]` for
-    every activation quantizer of the quantization-aware model (None: its input)."""
+def _activation_quantizers(aware):
+    """`[(name of the float layer whose output is quantized, quantizer, its variables)]`
+    for every activation quantizer of the quantization-aware model (None: its input)."""
     found = []
     for layer in aware.layers:
         if isinstance(layer, QuantizeLayer):
-            found.append((None, layer.quantizer_vars))
+            found.append((None, layer.quantizer, layer.quantizer_vars))
         if not isinstance(layer, tfmot.quantization.keras.QuantizeWrapperV2):
             continue
         if layer._output_quantizers:
-            found.append((layer.layer.name, layer._output_quantizer_vars))
+            found.append((layer.layer.name, layer._output_quantizers[0], layer._output_quantizer_vars))
         for activation in layer._quantize_activations:
             if activation._should_post_quantize():
-                found.append((layer.layer.name, activation._post_activation_vars))
-    return [(name, v["min_var"], v["max_var"]) for name, v in found]
+                found.append((layer.layer.name, activation.quantizer, activation._post_activation_vars))
+    return found
 
 
-def _initialize_ranges(aware, legacy, calibration, batch_size=32):
-    """Sets the weight ranges from the weights and each activation range to the
-    min/max (0 included) of that tensor of the float model over `calibration`."""
+def _initialize_ranges(aware, legacy, calibration, int8_ranges, batch_size=32):
+    """Sets the weight ranges from the weights and each activation range to that
+    tensor's range by `int8_ranges` (0 included) in the float model over `calibration`."""
     for layer in aware.layers:
         for weight, quantizer, variables in getattr(layer, "_weight_vars", []):
             quantizer(weight, True, weights=variables)  # the last-value quantizer records the range
-    targets = _range_variables(aware)
+    targets = _activation_quantizers(aware)
     names = sorted({name for name, _, _ in targets if name is not None})
     probe = tf_keras.Model(legacy.inputs, [legacy.get_layer(n).output for n in names])
-    low = {name: 0.0 for name in names + [None]}
-    high = dict(low)
-    for start in range(0, len(calibration), batch_size):
-        images = calibration[start : start + batch_size]
-        outputs = probe(images, training=False)
-        outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
-        for name, tensor in zip(names + [None], list(outputs) + [images]):
-            low[name] = min(low[name], float(np.min(tensor)))
-            high[name] = max(high[name], float(np.max(tensor)))
-    for name, min_var, max_var in targets:
-        min_var.assign(tf.fill(min_var.shape, low[name]))
-        max_var.assign(tf.fill(max_var.shape, high[name]))
+
+    def tensors():
+        for start in range(0, len(calibration), batch_size):
+            images = calibration[start : start + batch_size]
+            outputs = probe(images, training=False)
+            outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
+            yield from zip(names + [None], [np.asarray(t) for t in outputs] + [images])
+
+    bounds = {name: [0.0, 0.0] for name in names + [None]}
+    for name, tensor in tensors():
+        bounds[name] = [min(bounds[name][0], float(tensor.min())), max(bounds[name][1], float(tensor.max()))]
+    histograms = int8_ranges_lib.Histograms(bounds)
+    if int8_ranges != "minmax":
+        for name, tensor in tensors():
+            histograms.add(name, tensor)
+    chosen = histograms.ranges(int8_ranges)
+    for name, _, variables in targets:
+        low, high = chosen[name]
+        variables["min_var"].assign(tf.fill(variables["min_var"].shape, low))
+        variables["max_var"].assign(tf.fill(variables["max_var"].shape, high))
 
 
 def compile_for_training(aware, recipe, steps_per_epoch, num_classes, run_eagerly=False):
