@@ -72,7 +72,7 @@ def trained(family):
 
 def activation_ranges(aware):
     return [(float(v["min_var"].numpy().min()), float(v["max_var"].numpy().max()))
-            for _, _, v in qat._activation_quantizers(aware)]
+            for _, _, v in qat._activation_quantizers(aware.model)]
 
 
 @functools.lru_cache(maxsize=None)
