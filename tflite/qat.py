@@ -17,8 +17,10 @@ weights for (depthwise) convolutions, one range after each Conv -> BatchNorm
 (-> ReLU), after additions, pooling and the classifier, and one shared range
 after each concatenation. Channel shuffle and split only move channels, so
 `PermutationQuantizeConfig` gives them no quantizer of their own, like tfmot's
-Reshape and Permute. The fine-tuned model is converted without calibration
-(the ranges are the trained ones) and finished by `export.export_tflite`: the
+Reshape and Permute. The activation ranges are post-training int8's
+least-error ranges (`keras_shufflenet.tflite.ranges`), kept while the weights
+train. The fine-tuned model is converted without calibration (the ranges are
+the fake-quant ops') and finished by `export.export_tflite`: the
 same uint8/int8 boundary, float softmax, metadata, single-XNNPACK-partition
 graph and checks as post-training int8.
 """
