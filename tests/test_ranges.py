@@ -42,6 +42,14 @@ def test_bounded_distribution_keeps_its_range():
     assert ranges.Histograms({"t": (min_, max_)}).ranges("minmax")["t"] == (min_, max_)
 
 
+def test_nearly_constant_tensor_keeps_its_range():
+    low, high = 5.0, float(np.nextafter(np.float32(5.0), np.float32(6.0)) * np.float32(1.0000005))
+    histograms = ranges.Histograms({"t": (low, high)})
+    histograms.add("t", np.full(1000, low, np.float32))
+    (clipped_low, clipped_high), = histograms.ranges("mse").values()
+    assert clipped_low == 0.0 and clipped_high > 0.0
+
+
 def test_unknown_method_is_refused():
     with pytest.raises(ValueError, match="must be one of"):
         ranges.check_method("percentile")

@@ -80,7 +80,9 @@ class Histograms:
         lo, hi = self.bounds[key]
         if hi > lo:
             # Values a rounding past the bounds count in the edge bins (np.histogram would drop them).
-            values = np.clip(np.asarray(values, np.float32), lo, hi)
+            # float64: np.histogram's bins take the values' type, and a narrow float32
+            # range (a tensor that is nearly constant) has fewer than `bins` steps in it.
+            values = np.clip(np.asarray(values, np.float64), lo, hi)
             self.counts[key] += np.histogram(values, self.bins, (lo, hi))[0]
 
     def ranges(self, method=DEFAULT_METHOD):
